@@ -1,0 +1,3 @@
+from intu_desktop.cli import main
+
+raise SystemExit(main())
