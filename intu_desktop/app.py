@@ -1,0 +1,135 @@
+"""The composition root: builds the receiver's parts from a project and wires them together.
+
+Every dependency is created here and passed in (STYLE 7); the GUI and headless mode
+both run exactly this.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import platformdirs
+
+from intu_desktop import events
+from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
+from intu_desktop.dicom.storage import InstanceStore
+from intu_desktop.events import EventBus
+from intu_desktop.index.db import Index
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "intu-desktop"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("INTU_DESKTOP_DATA_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_dir() -> Path:
+    env = os.environ.get("INTU_DESKTOP_CONFIG_DIR")
+    return Path(env) if env else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+class PhiSafeFormatter(logging.Formatter):
+    """Log records never carry patient values: the code logs UIDs and AE titles only.
+
+    This formatter adds nothing but a stable layout; it exists so every handler shares it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+
+
+def setup_logging(data_dir: Path, *, stdout: bool, level: int = logging.INFO) -> None:
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_intu", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    file_handler = logging.handlers.RotatingFileHandler(
+        logs / "intu-desktop.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    file_handler.setFormatter(PhiSafeFormatter())
+    file_handler._intu = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    if stdout:
+        stream = logging.StreamHandler(sys.stdout)
+        stream.setFormatter(PhiSafeFormatter())
+        stream._intu = True  # type: ignore[attr-defined]
+        root.addHandler(stream)
+    # pynetdicom's own INFO lines repeat ours; its DEBUG logger can print data sets (PHI).
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+
+
+class Runtime:
+    """The running receiver: index, store, listeners, pipeline and deliveries."""
+
+    def __init__(self, project: Any, data_dir: Path, *, bus: EventBus | None = None,
+                 host: str = "", with_pipeline: bool = True) -> None:
+        self.project = project
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.bus = bus or EventBus()
+        self.store = InstanceStore(self.data_dir)
+        removed = self.store.clean_tmp()
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted transfer", removed)
+        self.index = Index(self.data_dir / "index.sqlite3")
+        self.host = host
+        self.pipeline: Any = None
+        self.delivery: Any = None
+        if with_pipeline:
+            self._build_pipeline()
+        ingest: Callable[[int], None] = self.pipeline.submit if self.pipeline is not None else (lambda _i: None)
+        self.listeners: dict[str, ChannelListener] = {
+            ch.id: ChannelListener(ch, store=self.store, index=self.index, bus=self.bus, ingest=ingest, host=host)
+            for ch in project.dicom_channels
+        }
+
+    def _build_pipeline(self) -> None:
+        try:
+            from intu_desktop.pipeline.runner import Pipeline
+        except ImportError:  # pipeline package not present in a stripped build
+            return
+        from intu_desktop.destinations.service import DeliveryService
+
+        self.delivery = DeliveryService(self.index, self.bus, self.project, self.data_dir)
+        self.pipeline = Pipeline(self.index, self.bus, self.project, self.data_dir, self.delivery)
+
+    def start(self) -> list[ListenerStartError]:
+        """Start every listener; returns the ones that failed (each with its reason)."""
+        if self.delivery is not None:
+            self.delivery.start()
+        if self.pipeline is not None:
+            self.pipeline.start()
+        failures: list[ListenerStartError] = []
+        for listener in self.listeners.values():
+            try:
+                listener.start()
+            except ListenerStartError as exc:
+                log.error("%s", exc)
+                failures.append(exc)
+        self.publish_disk_space()
+        return failures
+
+    def publish_disk_space(self) -> None:
+        usage = shutil.disk_usage(self.store.root)
+        self.bus.publish(events.DISK_SPACE, free=usage.free, total=usage.total)
+
+    def stop(self) -> None:
+        for listener in self.listeners.values():
+            listener.stop()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self.delivery is not None:
+            self.delivery.stop()
+        self.index.close()

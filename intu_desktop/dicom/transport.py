@@ -1,0 +1,299 @@
+"""The listener's transport: sockets, per-connection TLS, PDU length cap, fast reads.
+
+pynetdicom's defaults that the receiver must not inherit (RELIABILITY 7, 12, 27; issue 9):
+- it reads whatever length a PDU header announces; we abort above the advertised maximum;
+- it reads 4 KB per recv(); we read into one preallocated buffer per PDU;
+- it wraps TLS in the accept loop, so one silent peer blocks every other; we handshake
+  in the connection's own thread with a deadline;
+- the sender's Nagle algorithm meets our delayed ACKs (~40 ms per object); on Linux we
+  re-arm TCP_QUICKACK after each read and set TCP_NODELAY for our responses;
+- chunked C-STORE data lands in the system temp folder and leaks on abort; we put it in
+  the store's private temp folder and tell the association which files are its own.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import ssl
+import struct
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from copy import deepcopy
+
+from pynetdicom import dimse_messages, evt
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+log = logging.getLogger(__name__)
+
+_HAS_QUICKACK = sys.platform.startswith("linux") and hasattr(socket, "TCP_QUICKACK")
+_PDU_SLACK = 64 * 1024  # A-ASSOCIATE-RQ with many contexts may exceed a tiny advertised maximum
+
+
+def tune_socket(sock: socket.socket, enabled: bool) -> None:
+    """Acknowledge at once and send responses without delay (issue 9)."""
+    if not enabled:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if _HAS_QUICKACK:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    except OSError:
+        pass
+
+
+class ChunkFile:
+    """Stands in for the NamedTemporaryFile pynetdicom writes a C-STORE data set into.
+
+    A write error (disk full mid-object) is remembered instead of raised: raising in
+    pynetdicom's DUL thread would abort the association, and the modality must get a
+    0xA700-range status instead (RELIABILITY 13). Later writes are dropped.
+    """
+
+    def __init__(self, directory: Path | None, owner: Any) -> None:
+        fd, name = tempfile.mkstemp(prefix="rx-", suffix=".part", dir=directory)
+        self.name = name
+        self.file: Any = os.fdopen(fd, "wb", buffering=1 << 20)
+        self.error: OSError | None = None
+        self.bytes_written = 0
+        self.owner = owner
+        chunks = getattr(owner, "_intu_chunk_files", None)
+        if chunks is not None:
+            chunks.add(self)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self.error is not None:
+            return len(data)
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            self.error = exc
+            self._drop()
+            return len(data)
+        self.bytes_written += len(data)
+        return len(data)
+
+    def _drop(self) -> None:
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        self.file = io.BytesIO()  # pynetdicom still calls .file.flush() after each write
+        try:
+            os.unlink(self.name)
+        except OSError:
+            pass
+
+    def flush_to_disk(self) -> None:
+        """Flush Python's buffer; the store fsyncs before the rename."""
+        if self.error is None:
+            self.file.flush()
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+    def discard(self) -> None:
+        """Close and delete: used after an abort or a refused object."""
+        self.close()
+        try:
+            os.unlink(self.name)
+        except OSError:
+            pass
+
+
+def _chunk_file_factory(*_args: Any, **_kwargs: Any) -> ChunkFile:
+    # pynetdicom decodes P-DATA in the association's DUL thread, whose `assoc` leads to
+    # the server that owns the private temp folder.
+    assoc = getattr(threading.current_thread(), "assoc", None)
+    server = getattr(assoc, "_server", None)
+    return ChunkFile(getattr(server, "chunk_dir", None), assoc)
+
+
+_factory_lock = threading.Lock()
+
+
+def install_chunk_file_factory() -> None:
+    """Route pynetdicom's chunked C-STORE files through ChunkFile (idempotent, process-wide)."""
+    with _factory_lock:
+        dimse_messages.NamedTemporaryFile = _chunk_file_factory  # type: ignore[assignment]
+
+
+def _abort_pdu(source: int = 2, reason: int = 6) -> bytes:
+    # A-ABORT PDU (PS3.8 §9.3.8): type 7, length 4, reserved, reserved, source, reason.
+    return struct.pack(">BBLBBBB", 0x07, 0, 4, 0, 0, source, reason)
+
+
+class ListenerSocket(AssociationSocket):
+    """AssociationSocket with a PDU length cap, large reads and TCP tuning."""
+
+    max_pdu_read: int = 1 << 20
+    tcp_tuning: bool = True
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        sock = self.socket
+        assert sock is not None
+        if nr_bytes > self.max_pdu_read:
+            reason = (
+                f"the peer announced a PDU of {nr_bytes} bytes; this listener accepts at most "
+                f"{self.max_pdu_read} (maximum PDU length it advertised)"
+            )
+            log.warning("aborting association: %s", reason)
+            setattr(self.assoc, "_intu_abort_reason", reason)
+            try:
+                sock.sendall(_abort_pdu())
+            except OSError:
+                pass
+            raise OSError(reason)
+        buf = bytearray(nr_bytes)
+        view = memoryview(buf)
+        got = 0
+        while got < nr_bytes:
+            n = sock.recv_into(view[got:], min(nr_bytes - got, 4 << 20))
+            if not n:
+                del view
+                return buf[:got]
+            got += n
+            if _HAS_QUICKACK and self.tcp_tuning:
+                # Linux clears quick-ack mode after each ACK; re-arm it so the sender's
+                # Nagle algorithm never waits on our delayed ACK.
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                except OSError:
+                    pass
+        counter = getattr(self.assoc, "_intu_bytes", None)
+        if counter is not None:
+            counter[0] += got
+        del view
+        return buf
+
+
+class ListenerRequestHandler(RequestHandler):
+    server: "ListenerServer"
+
+    def _create_association(self) -> Any:
+        # pynetdicom's RequestHandler._create_association with our socket and ACSE; the
+        # socket cannot be swapped afterwards (it queues the transport event on creation).
+        from pynetdicom.association import Association
+        from pynetdicom._globals import MODE_ACCEPTOR
+
+        server = self.server
+        ae = server.ae
+        assoc = Association(ae, MODE_ACCEPTOR)
+        assoc._server = server
+        assoc.name = f"Association@{self.client_address[0]}:{self.client_address[1]}"
+        assoc._intu_chunk_files = set()
+        assoc._intu_bytes = [0]
+        assoc._intu_tls = server.ssl_server_context is not None
+        sock = ListenerSocket(assoc, client_socket=self.request)
+        sock.max_pdu_read = server.max_pdu_read
+        sock.tcp_tuning = server.tcp_tuning
+        assoc.set_socket(sock)
+        assoc.acse = server.make_acse(assoc)
+        assoc.acceptor.maximum_length = ae.maximum_pdu_size
+        assoc.acceptor.ae_title = server.ae_title
+        assoc.acceptor.address_info = self.local
+        assoc.acceptor.implementation_class_uid = ae.implementation_class_uid
+        assoc.acceptor.implementation_version_name = ae.implementation_version_name
+        assoc.acceptor.supported_contexts = deepcopy(server.contexts)
+        assoc.requestor.address_info = self.remote
+        for event, handlers in server._handlers.items():
+            if event.is_intervention and handlers:
+                assoc.bind(event, *handlers)
+            elif isinstance(event, evt.NotificationEvent):
+                for handler in handlers:
+                    assoc.bind(event, handler[0], handler[1])
+        return assoc
+
+
+class ListenerServer(ThreadedAssociationServer):
+    """One channel's server socket. TLS handshakes happen per connection, with a deadline."""
+
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 64
+
+    def __init__(
+        self,
+        ae: Any,
+        address: tuple[str, int],
+        ae_title: str,
+        contexts: list[Any],
+        *,
+        evt_handlers: list[Any],
+        make_acse: Callable[[Any], Any],
+        chunk_dir: Path,
+        ssl_server_context: ssl.SSLContext | None,
+        handshake_timeout: float,
+        max_pdu_read: int,
+        tcp_tuning: bool,
+        on_tls_failure: Callable[[tuple[str, int], str], None],
+    ) -> None:
+        self.make_acse = make_acse
+        self.chunk_dir = chunk_dir
+        self.ssl_server_context = ssl_server_context
+        self.handshake_timeout = handshake_timeout
+        self.max_pdu_read = max_pdu_read
+        self.tcp_tuning = tcp_tuning
+        self.on_tls_failure = on_tls_failure
+        # ssl_context=None: pynetdicom must not wrap sockets in its accept loop (RELIABILITY 27).
+        super().__init__(ae, address, ae_title, contexts, None, evt_handlers, ListenerRequestHandler)
+
+    def server_bind(self) -> None:
+        # No SO_REUSEADDR on Windows: there it lets a second process steal the port.
+        if os.name == "nt":
+            assert self.socket is not None
+            self.socket.bind(self.server_address)
+            self.server_address = self.socket.getsockname()
+            return
+        super().server_bind()
+        assert self.socket is not None
+        self.socket.settimeout(None)  # the accept loop uses select; timeouts are per connection
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        assert self.socket is not None
+        client, address = self.socket.accept()
+        tune_socket(client, self.tcp_tuning)
+        return client, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if self.ssl_server_context is not None:
+            try:
+                request.settimeout(self.handshake_timeout)
+                request = self.ssl_server_context.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (ssl.SSLError, OSError) as exc:
+                self.on_tls_failure(client_address, describe_tls_failure(exc))
+                try:
+                    request.close()
+                except OSError:
+                    pass
+                return
+        super().process_request_thread(request, client_address)
+
+
+def describe_tls_failure(exc: BaseException) -> str:
+    """A TLS failure in words, with the likely cause (issue 7's hints start here)."""
+    text = str(exc)
+    reason = getattr(exc, "reason", "") or ""
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "TLS handshake timed out: the peer connected but never started TLS (a plain DICOM client on a TLS port?)"
+    if reason in ("HTTP_REQUEST", "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL") or "wrong version number" in text:
+        return "TLS handshake failed: the peer sent plain (non-TLS) data, so it is not using TLS on this TLS port"
+    if reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "VERSION_TOO_LOW") or "unsupported protocol" in text:
+        return "TLS handshake failed: the peer offered a TLS version older than 1.2, which is refused"
+    if reason in ("PEER_DID_NOT_RETURN_A_CERTIFICATE", "NO_CERTIFICATE_RETURNED") or "did not return a certificate" in text:
+        return "TLS handshake failed: the peer sent no client certificate, and this channel requires one (client_auth: require)"
+    if reason in ("CERTIFICATE_VERIFY_FAILED", "TLSV1_ALERT_UNKNOWN_CA") or "certificate verify failed" in text:
+        return f"TLS handshake failed: the peer's certificate is not trusted by the configured CA ({text})"
+    if isinstance(exc, ConnectionResetError) or "EOF" in text:
+        return f"TLS handshake failed: the peer closed the connection during the handshake ({text})"
+    return f"TLS handshake failed: {text}"
