@@ -134,7 +134,8 @@ def spec_transformer_source() -> str:
     """The spec's TypeScript transformer, verbatim from the spec text."""
     text = SPEC.read_text(encoding="utf-8")
     start = text.index('import { Message, TransformResult } from "@intu/sdk";')
-    end = text.index("return `${d}T00:00:00Z`;", start)
+    last = "return `${d}T00:00:00Z`;"
+    end = text.index(last, start) + len(last)
     end = text.index("}", end) + 1
     return text[start:end] + "\n"
 
