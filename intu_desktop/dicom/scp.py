@@ -331,6 +331,9 @@ class ChannelListener:
             log.info("connection from %s closed before any association request%s",
                      assoc.requestor.address, f": {reason}" if reason else "")
             self._discard_chunks(assoc)
+            if reason:  # a peer that spoke something else: worth a row in the troubleshooting view
+                self._record(assoc)
+                self._finish(assoc, "aborted", reason)
             return
         # The peer closes right after our A-RELEASE-RP, often before the association
         # thread has announced the release: give it a moment before calling this an abort.

@@ -171,9 +171,24 @@ class ListenerSocket(AssociationSocket):
                     pass
         counter = getattr(self.assoc, "_intu_bytes", None)
         if counter is not None:
+            if counter[0] == 0 and got >= 2:
+                self._name_foreign_protocol(bytes(buf[:got]))
             counter[0] += got
         del view
         return buf
+
+
+    def _name_foreign_protocol(self, first: bytes) -> None:
+        """Say what a non-DICOM peer is, for the troubleshooting view (RELIABILITY 6)."""
+        reason = ""
+        if first[0] == 0x16 and first[1] == 0x03:
+            reason = "the peer started a TLS handshake on this plain (non-TLS) port"
+        elif first[:4] in (b"GET ", b"POST", b"HEAD", b"PUT ", b"OPTI"):
+            reason = "the peer sent an HTTP request, not DICOM"
+        elif first[0] not in range(1, 8):
+            reason = f"the peer sent data that is not a DICOM PDU (first byte 0x{first[0]:02X})"
+        if reason:
+            setattr(self.assoc, "_intu_abort_reason", reason)
 
 
 class ListenerRequestHandler(RequestHandler):
