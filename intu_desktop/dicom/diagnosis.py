@@ -174,17 +174,18 @@ def store_times(exchanges: Sequence[dict[str, Any]]) -> list[float]:
     return gaps
 
 
-SLOW_LINK_LOW, SLOW_LINK_HIGH = 0.030, 0.075  # 40 ms delayed ACK plus transfer
+SLOW_LINK_FLOOR, SLOW_LINK_CEILING = 0.030, 0.110  # 40 ms delayed ACK, plus transfer and load
 
 
 def slow_link(round_trips: Sequence[float], min_objects: int = 5) -> Hint | None:
-    """The Nagle/delayed-ACK signature: most per-object round trips sit near 40 ms."""
+    """The Nagle/delayed-ACK signature: a floor near 40 ms under most per-object round trips."""
     if len(round_trips) < min_objects:
         return None
-    in_band = [t for t in round_trips if SLOW_LINK_LOW <= t <= SLOW_LINK_HIGH]
-    if len(in_band) < 0.6 * len(round_trips):
+    median = statistics.median(round_trips)
+    above_floor = [t for t in round_trips if t >= SLOW_LINK_FLOOR]
+    if not SLOW_LINK_FLOOR <= median <= SLOW_LINK_CEILING or len(above_floor) < 0.7 * len(round_trips):
         return None
-    median_ms = statistics.median(round_trips) * 1000
+    median_ms = median * 1000
     return Hint(
         f"Slow link: each object waits about {median_ms:.0f} ms",
         "Per-object round trips cluster around 40 ms: the sender's Nagle algorithm is waiting for the "

@@ -1,0 +1,130 @@
+"""Event-driven versions of pynetdicom's two polling loops (issue 9).
+
+pynetdicom's association reactor sleeps 1 ms before every look at the DIMSE queue, and
+its DUL sleeps 1 ms whenever a loop found nothing to do. Every C-STORE crosses both loops
+two or three times, so a 16 KB object pays several milliseconds of pure waiting. These
+subclasses keep pynetdicom's logic line for line but wait *on* the thing they poll: the
+reactor blocks on the DIMSE queue, the DUL blocks in select() on its socket, so they
+wake the moment there is work and still check their timers about every millisecond.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import select
+from typing import Any, cast
+
+from pynetdicom import evt
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import A_ABORT_RQ
+
+log = logging.getLogger("pynetdicom.dul")
+
+_IDLE_WAIT = 0.001  # the same timer granularity pynetdicom's loops have
+
+
+class ListenerDUL(DULServiceProvider):
+    def run_reactor(self) -> None:
+        self._idle_timer.start()
+        sleep = False
+        while True:
+            if not self.assoc._dul_ready.is_set():
+                self.assoc._dul_ready.set()
+                sleep = True
+            if sleep:
+                self._wait_for_data()
+            if self._kill_thread:
+                break
+            if self.artim_timer.expired:
+                self.event_queue.put("Evt18")
+            try:
+                if self._process_recv_primitive():
+                    pass
+                elif self._is_transport_event():
+                    self._idle_timer.restart()
+            except Exception as exc:
+                log.error("Exception in DUL.run(), aborting association")
+                log.exception(exc)
+                abort_pdu = A_ABORT_RQ()
+                abort_pdu.source = 0x02
+                abort_pdu.reason_diagnostic = 0x00
+                self.socket.send(abort_pdu.encode())  # type: ignore[union-attr]
+                self.assoc.is_aborted = True
+                self.assoc.is_established = False
+                self.assoc._kill = True
+                self._kill_thread = True
+                return
+            try:
+                event = self.event_queue.get(block=False)
+            except queue.Empty:
+                sleep = True
+                continue
+            self.state_machine.do_action(event)
+            sleep = False
+
+    def _wait_for_data(self) -> None:
+        """Sleep until the peer sends something, at most one timer tick."""
+        sock = getattr(self.socket, "socket", None)
+        if sock is None or self.to_provider_queue.qsize():
+            if not self.to_provider_queue.qsize():
+                select.select([], [], [], _IDLE_WAIT)
+            return
+        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
+        if pending is not None and pending():
+            return
+        try:
+            select.select([sock], [], [], _IDLE_WAIT)
+        except (OSError, ValueError):
+            pass
+
+
+class ListenerAssociation(Association):
+    """An acceptor whose reactor waits on the DIMSE queue instead of sleeping before it."""
+
+    def __init__(self, ae: Any, mode: str) -> None:
+        super().__init__(ae, mode)
+        self.dul = ListenerDUL(self)
+
+    def _run_reactor(self) -> None:
+        self._is_paused = False
+        msg_queue = self.dimse.msg_queue
+        while not self._kill:
+            self._is_paused = True
+            self._reactor_checkpoint.wait()
+            self._is_paused = False
+            try:
+                context_id, msg = msg_queue.get(timeout=_IDLE_WAIT)
+            except queue.Empty:
+                context_id, msg = None, None
+            if msg:
+                self._serve_request(msg, cast(int, context_id))
+            if self.is_established and self.acse.is_release_requested():
+                self.acse.send_release(is_response=True)
+                self.is_released = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_RELEASED, {})
+                self.kill()
+                return
+            if self.acse.is_aborted():
+                self.dul.receive_pdu(wait=False)
+                self.is_aborted = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_ABORTED, {})
+                self.kill()
+                return
+            if not self.dul.is_alive():
+                self.kill()
+                return
+            if self.dul.idle_timer_expired():
+                log.error("Network timeout reached")
+                if self.network_timeout_response == "A-RELEASE":
+                    self._is_paused = True
+                    self._reactor_checkpoint.wait()
+                    self.release()
+                    self._is_paused = False
+                else:
+                    self.abort()
+                self.kill()
+                return
