@@ -74,7 +74,8 @@ class Pipeline:
         self.data_dir = Path(data_dir)
         self.delivery = delivery
         self._workers = workers
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        # (instance id, re-read the stored file?) — a fresh store already put the body in the index
+        self._queue: queue.Queue[tuple[int, bool] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._node = node_runtime
         self._python = python_runtime
@@ -102,7 +103,7 @@ class Pipeline:
         if resumed:
             log.info("resuming %d instance(s) not yet through the pipeline", len(resumed))
         for instance_id in resumed:
-            self._queue.put(instance_id)
+            self._queue.put((instance_id, False))
 
     def stop(self) -> None:
         if not self._running:
@@ -121,11 +122,12 @@ class Pipeline:
 
     def submit(self, instance_id: int) -> None:
         """Called on the association's thread: only enqueues."""
-        self._queue.put(instance_id)
+        self._queue.put((instance_id, False))
 
     def reprocess(self, instance_ids: list[int]) -> None:
+        """Run again from the stored files (DESIGN: each run is kept, the newest is current)."""
         for instance_id in instance_ids:
-            self._queue.put(instance_id)
+            self._queue.put((instance_id, True))
 
     def depth(self) -> int:
         return self._queue.qsize()
@@ -141,13 +143,13 @@ class Pipeline:
 
     def _work(self) -> None:
         while True:
-            instance_id = self._queue.get()
+            item = self._queue.get()
             try:
-                if instance_id is None:
+                if item is None:
                     return
-                self.process(instance_id)
+                self.process(item[0], reread=item[1])
             except Exception:
-                log.exception("pipeline run failed for instance %s", instance_id)
+                log.exception("pipeline run failed for instance %s", item and item[0])
             finally:
                 self._queue.task_done()
 
@@ -161,7 +163,7 @@ class Pipeline:
     def _runtime(self, script: Any) -> Any:
         return self._python if script.runtime == "python" else self._node
 
-    def process(self, instance_id: int) -> RunResult | None:
+    def process(self, instance_id: int, *, reread: bool = True) -> RunResult | None:
         row = get_instance(self.index, instance_id)
         if row is None:
             return None
@@ -171,7 +173,7 @@ class Pipeline:
         channel = self._channel(row["channel_id"])
         try:
             t0 = time.perf_counter()
-            body = body_from_file(row)
+            body = body_from_file(row) if reread else json.loads(row["body_json"])
             message = build_message(row, body, run.message_id)
             run.input = message
             run.timings["message_ms"] = (time.perf_counter() - t0) * 1000
