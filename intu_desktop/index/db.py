@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # The fifteen message keys of DESIGN §3 with their column names.
 MESSAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -148,6 +148,15 @@ CREATE INDEX IF NOT EXISTS deliveries_instance ON deliveries(instance_id);
 """
 
 
+# Each entry brings a database at an older version up to `target`; never edit a released one.
+_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, _SCHEMA),
+    # Each destination's queue is read head first: (status, destination, id) finds the oldest
+    # pending row of one destination in O(log n), however long another destination's backlog.
+    (2, "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(status, destination, id);"),
+)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -188,9 +197,10 @@ class Index:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise IndexCorrupt(f"index schema {version} is newer than this program ({SCHEMA_VERSION})")
-        if version < 1:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        for target, script in _MIGRATIONS:
+            if version < target:
+                conn.executescript(script)
+                conn.execute(f"PRAGMA user_version={target}")
 
     # -- writing ------------------------------------------------------------------
     def submit(self, work: Callable[[sqlite3.Connection], T]) -> Future[T]:

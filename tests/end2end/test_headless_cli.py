@@ -184,7 +184,7 @@ def test_300_mb_object_stored_intact_with_small_peak_memory(tmp_path: Path) -> N
         proc.communicate(timeout=30)
     assert proc.returncode == 0
     peak_mb = usage.ru_maxrss / 1024  # Linux reports KiB
-    assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB while receiving a 300 MB object"
+    assert peak_mb < 180, f"peak RSS {peak_mb:.0f} MB while receiving a 300 MB object"
     def pixel_hash(path: Path) -> bytes:
         from pynetdicom.dsutils import split_dataset
 

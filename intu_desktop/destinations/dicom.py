@@ -1,0 +1,225 @@
+"""The `dicom` destination: the received object itself forwarded by C-STORE (PS3.4 Annex B).
+
+The stored Part 10 file is sent as it is, in the transfer syntax it arrived in: we never
+recompress. Only when the peer refuses that syntax, and the pixel data can be decoded
+here, is the object sent in Explicit VR Little Endian instead (PS3.5 §10.1).
+The peer's status is recorded; failures are sorted as RELIABILITY 20 says: 0xA7xx
+(out of resources), transient association rejects and lost connections are retried,
+0xA9xx, 0xCxxx and permanent rejects are dead letters.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian
+from pynetdicom import _config as pynetdicom_config
+
+from intu_desktop.destinations.base import DeliveryContext, DeliveryResult
+from intu_desktop.destinations.secrets import SecretMasker
+from intu_desktop.destinations.settings import (
+    Settings,
+    SettingsError,
+    dicom_client_tls,
+    timeout_seconds,
+)
+from intu_desktop.dicom.client_tls import TlsConfigError
+from intu_desktop.dicom.names import (
+    SUCCESS,
+    WARNING,
+    format_status,
+    status_meaning,
+    transfer_syntax_name,
+)
+from intu_desktop.dicom.scu_association import AssociationAttempt, associate
+from intu_desktop.dicom.scu_files import (
+    UNCOMPRESSED,
+    UNCOMPRESSED_FALLBACKS,
+    DicomFile,
+    NotSendable,
+    inspect,
+)
+
+DEFAULT_AET = "INTU_DESKTOP"
+DEFAULT_AEC = "ANY-SCP"
+# Failure statuses that say "not now" rather than "never": PS3.4 B.2.3 0xA7xx (refused:
+# out of resources), PS3.7 C 0x0213 (resource limitation) and 0x0110 (processing failure,
+# which PACS also use for a busy database).
+_TRANSIENT_STATUS = frozenset({0x0110, 0x0213})
+
+
+class DicomDestination:
+    type = "dicom"
+
+    def __init__(self, name: str, options: dict[str, Any], base_dir: Path) -> None:
+        self.name = name
+        self.masker = SecretMasker.from_options(options)
+        settings = Settings(options, "dicom", base_dir)
+        self.host = settings.text("host", required=True)
+        self.port = settings.integer("port", 104)
+        self.aet = settings.text("ae_title", DEFAULT_AET)
+        self.aec = settings.text("called_ae_title", DEFAULT_AEC)
+        self.timeout_s = timeout_seconds(settings)
+        tls = dicom_client_tls(settings.child("tls"))
+        try:
+            self.tls: ssl.SSLContext | None = tls.context() if tls is not None else None
+        except TlsConfigError as exc:
+            raise SettingsError(f"dicom.tls: {exc}") from None
+        self._lock = threading.Lock()
+        self._current: AssociationAttempt | None = None
+        self._closed = False
+
+    def send(self, delivery: DeliveryContext) -> DeliveryResult:
+        item = inspect(Path(delivery.storage_path))
+        if isinstance(item, NotSendable):
+            return DeliveryResult.permanent(f"the stored file cannot be sent: {item.reason}")
+        try:
+            attempt = associate(
+                self.host, self.port, aet=self.aet, aec=self.aec, contexts=proposals(item),
+                tls=self.tls, timeout_s=self.timeout_s,
+            )
+        except ValueError as exc:  # an AE title pynetdicom refuses
+            return DeliveryResult.permanent(f"invalid association request: {exc}")
+        if not attempt.established:
+            return association_failure(attempt)
+        with self._lock:
+            self._current = attempt
+            closed = self._closed
+        try:
+            if closed:
+                return DeliveryResult.transient("stopped")
+            return self._store(attempt, item)
+        finally:
+            with self._lock:
+                self._current = None
+            attempt.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            current = self._current
+        if current is not None and current.assoc is not None and current.assoc.is_established:
+            current.assoc.abort()
+
+    def _store(self, attempt: AssociationAttempt, item: DicomFile) -> DeliveryResult:
+        assoc = attempt.assoc
+        assert assoc is not None
+        accepted = {str(cx.transfer_syntax[0]) for cx in assoc.accepted_contexts
+                    if cx.abstract_syntax == item.sop_class_uid}
+        note = transfer_syntax_name(item.transfer_syntax)
+        payload: Path | Dataset
+        if item.transfer_syntax in accepted and item.part10:
+            # Streamed from the file: pixel data never sits in memory. pynetdicom reads this
+            # flag on each call, and it only changes sends given a path.
+            pynetdicom_config.STORE_SEND_CHUNKED_DATASET = True
+            payload = item.path
+        elif item.uncompressed and accepted & UNCOMPRESSED:
+            payload = dcmread(item.path, force=not item.part10)  # pynetdicom re-encodes natively
+            chosen = next(ts for ts in (*UNCOMPRESSED_FALLBACKS, *sorted(UNCOMPRESSED)) if ts in accepted)
+            note = f"sent as {transfer_syntax_name(chosen)}"
+        elif ExplicitVRLittleEndian in accepted:
+            converted = _to_explicit_little(item)
+            if isinstance(converted, str):
+                return DeliveryResult.permanent(converted)
+            payload = converted
+            note = (f"converted from {transfer_syntax_name(item.transfer_syntax)} to Explicit VR "
+                    "Little Endian: the peer does not accept the original")
+        else:
+            return DeliveryResult.permanent(
+                f"the peer does not accept {transfer_syntax_name(item.transfer_syntax)} for this "
+                "SOP class, and the pixel data cannot be decoded here to send it uncompressed"
+            )
+        try:
+            status = assoc.send_c_store(payload)
+        except RuntimeError:  # the association went away
+            return DeliveryResult.transient(attempt.loss_reason())
+        except (ValueError, AttributeError) as exc:
+            return DeliveryResult.permanent(f"could not send the stored file: {exc}")
+        except OSError as exc:
+            return DeliveryResult.transient(f"could not read the stored file: {exc.strerror or exc}")
+        if "Status" not in status:
+            reason = attempt.loss_reason() if not assoc.is_established else "no C-STORE response from the peer"
+            if assoc.is_established:  # a DIMSE time-out: do not leave the association dangling
+                assoc.abort()
+            return DeliveryResult.transient(reason)
+        return status_result(int(status.Status), str(status.get("ErrorComment", "") or ""), note)
+
+
+def proposals(item: DicomFile) -> list[tuple[str, list[str]]]:
+    """Presentation contexts: the stored syntax first; a separate Explicit VR Little Endian
+    context only when we could honour it (PS3.8 §9.3.2.2 lets one abstract syntax appear in
+    several contexts, so the peer can accept the original and the fallback independently)."""
+    if item.uncompressed:
+        syntaxes = [item.transfer_syntax, *(ts for ts in UNCOMPRESSED_FALLBACKS if ts != item.transfer_syntax)]
+        return [(item.sop_class_uid, syntaxes)]
+    contexts = [(item.sop_class_uid, [item.transfer_syntax])]
+    if can_convert(item.transfer_syntax):
+        contexts.append((item.sop_class_uid, [ExplicitVRLittleEndian]))
+    return contexts
+
+
+def can_convert(transfer_syntax: str) -> bool:
+    """Deflated data can always be re-encoded; encapsulated pixel data needs a decoder."""
+    uid = UID(transfer_syntax)
+    if not uid.is_encapsulated:
+        return True
+    try:
+        from pydicom.pixels import get_decoder
+
+        return bool(get_decoder(uid).is_available)
+    except (NotImplementedError, ValueError):
+        return False
+
+
+def _to_explicit_little(item: DicomFile) -> Dataset | str:
+    """The object in Explicit VR Little Endian, or why it cannot be."""
+    try:
+        ds = dcmread(item.path, force=not item.part10)
+        if UID(item.transfer_syntax).is_encapsulated:
+            # pydicom + pylibjpeg decoders; sets the transfer syntax. The same object in another
+            # encoding keeps its SOP Instance UID (pydicom would make a new one by default).
+            ds.decompress(generate_instance_uid=False)
+        else:
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    except Exception as exc:  # noqa: BLE001 - decoders raise many kinds on data they cannot handle
+        return (f"the peer does not accept {transfer_syntax_name(item.transfer_syntax)} and the pixel "
+                f"data could not be decoded: {type(exc).__name__}: {exc}")
+    return ds
+
+
+def status_result(code: int, comment: str, note: str = "") -> DeliveryResult:
+    """The peer's C-STORE status as a result (PS3.4 Table B.2-1)."""
+    # The peer's comment goes into the record only, not into `response` (which is logged):
+    # a comment may quote the data set.
+    status_text = format_status(code) + (f" ({note})" if note else "")
+    text = status_text + (f"; error comment: {comment}" if comment else "")
+    category, _ = status_meaning(code)
+    if category in (SUCCESS, WARNING):
+        return DeliveryResult(ok=True, response=status_text, error=text if comment else "")
+    if 0xA700 <= code <= 0xA7FF or code in _TRANSIENT_STATUS or code == 0xFE00:
+        return DeliveryResult.transient(text, status_text)
+    return DeliveryResult.permanent(text, status_text)
+
+
+def association_failure(attempt: AssociationAttempt) -> DeliveryResult:
+    """A refused, rejected or lost association request, sorted transient or permanent."""
+    reason = attempt.reason or "the association could not be established"
+    assoc = attempt.assoc
+    with attempt.signals.lock:
+        connect_error = attempt.signals.connect_error
+    if isinstance(connect_error, ssl.SSLCertVerificationError):
+        return DeliveryResult.permanent(reason)  # an untrusted certificate stays untrusted
+    if assoc is not None and assoc.is_rejected:
+        response = assoc.acceptor.primitive
+        # PS3.8 §9.3.4: result 1 rejected-permanent, 2 rejected-transient.
+        if response is not None and int(response.result or 0) == 2:
+            return DeliveryResult.transient(reason)
+        return DeliveryResult.permanent(reason)
+    if assoc is not None and assoc.acceptor.primitive is not None and assoc.acceptor.primitive.result == 0:
+        return DeliveryResult.permanent(reason)  # accepted, but none of our contexts
+    return DeliveryResult.transient(reason)  # refused, timed out, aborted: the peer may come back
