@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-from conftest import SPEC_CHANNEL
+from config_samples import SPEC_CHANNEL
 from ruamel.yaml import YAML
 
 from intu_desktop.config import YamlDocument

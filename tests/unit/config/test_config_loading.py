@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SPEC_CHANNEL, SPEC_INTU, WriteFiles
+from config_samples import SPEC_CHANNEL, SPEC_INTU, WriteFiles
 
 from intu_desktop.config import (
     DESKTOP_EXTENSION_KEYS,

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
-from conftest import SPEC_CHANNEL
+from config_samples import SPEC_CHANNEL
 from ruamel.yaml import YAML
 
 from intu_desktop.config import check_channel_text, desktop_extensions_used

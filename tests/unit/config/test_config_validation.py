@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SPEC_CHANNEL, WriteFiles
+from config_samples import SPEC_CHANNEL, WriteFiles
 
 from intu_desktop.config import ConfigError, load_channel_files, load_project
 from intu_desktop.config.values import ae_title_problem

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import socket
 from pathlib import Path
 
@@ -168,9 +169,13 @@ def test_secrets_and_patient_data_never_reach_logs(index: Index, start_service, 
     (row,) = wait_status(index, [delivery_id], "failed")
     assert "tok-SECRET-123" not in row["last_error"] + row["last_response"]
     assert "Canary^Patient" in row["last_error"]  # the record keeps the server's words ...
+    # The log line may follow the status update by a moment: wait for it, then check it.
+    deadline = time.monotonic() + 10
+    while row["last_response"] not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert row["last_response"] in caplog.text
     assert "tok-SECRET-123" not in caplog.text
     assert "Canary" not in caplog.text  # ... the log does not
-    assert row["last_response"] in caplog.text
 
 
 def test_retry_all_failed_by_channel(index: Index, start_service, http_peer) -> None:
