@@ -20,7 +20,7 @@ from typing import Any
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu import A_ABORT_RQ
-from pynetdicom.pdu_primitives import A_P_ABORT
+from pynetdicom.pdu_primitives import A_P_ABORT, MaximumLengthNotification
 from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.transport import T_CONNECT, AddressInformation, AssociationSocket
 
@@ -167,7 +167,11 @@ def _bound_send_buffer(assoc: Association) -> None:
     # pynetdicom takes as "send the whole data set as one PDU": read it whole.
     peer_max = assoc.acceptor.maximum_length
     if not peer_max or peer_max > _MAX_SEND_PDU:
-        assoc.acceptor.maximum_length = _MAX_SEND_PDU
+        # The setter refuses once negotiation has started; the negotiated item itself is
+        # what pynetdicom's DIMSE reads when it fragments, so lower it there.
+        for item in assoc.acceptor.user_information:
+            if isinstance(item, MaximumLengthNotification):
+                item.maximum_length_received = _MAX_SEND_PDU
     dul = assoc.dul
     bounded = _SendQueue(dul, _SEND_QUEUE)
     old = dul.to_provider_queue

@@ -378,3 +378,18 @@ def test_send_streams_large_files_in_bounded_memory(start_peer: StartPeer, tmp_p
     assert results[0].bytes == big.stat().st_size
     # pynetdicom alone queues the file as fast as it reads it; we bound that queue.
     assert peak - baseline < 64 * 1024 * 1024
+
+
+def test_echo_and_send_to_our_own_listener(start_runtime, tmp_path) -> None:
+    """Our listener advertises a 1 MB maximum PDU: the send buffer bound must cope after negotiation."""
+    from dicomtools import free_port, sample, write_channel
+
+    from intu_desktop.dicom.scu import echo, send
+
+    port = free_port()
+    rt = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False)
+    assert echo("127.0.0.1", port, aet="CT_SCANNER_1", aec="INTU_SCP").ok
+    results = send("127.0.0.1", port, [sample("CT_small.dcm"), sample("MR_small.dcm")],
+                   aet="CT_SCANNER_1", aec="INTU_SCP")
+    assert [r.ok for r in results] == [True, True]
+    assert rt.index.query("SELECT COUNT(*) FROM instances")[0][0] == 2
