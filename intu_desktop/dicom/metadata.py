@@ -43,7 +43,12 @@ class UnreadableDataset(Exception):
 def read_header(path: Path) -> Dataset:
     """Parse only the attributes the message needs; pixel data is never loaded."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+        # pydicom decodes values on first access: a corrupt VR or value must fail here, as
+        # 0xC210, not later in the handler as an internal error (found by test_rel_fuzz).
+        for keyword in _TAGS:
+            ds.get(keyword)
+        return ds
     except Exception as exc:  # pydicom raises many types for malformed input
         raise UnreadableDataset(f"cannot parse the data set: {type(exc).__name__}: {exc}") from exc
 

@@ -126,7 +126,11 @@ class PolicyACSE(ACSE):
     def _negotiate_as_acceptor(self) -> None:
         assoc_rq = cast(A_ASSOCIATE, self.requestor.primitive)
         self.requestor.ae_title = assoc_rq.calling_ae_title
-        active = len([a for a in self.assoc.ae.active_associations if a.is_acceptor])
+        # Associations, not connections: a socket that never sends its A-ASSOCIATE-RQ (idle,
+        # or a port scanner) must not lock modalities out until the ACSE timeout (RELIABILITY 5).
+        others = [a for a in self.assoc.ae.active_associations
+                  if a.is_acceptor and a.is_established and a is not self.assoc]
+        active = len(others) + 1
         verdict = self._policy.check(
             str(assoc_rq.calling_ae_title), str(assoc_rq.called_ae_title),
             str(self.requestor.address), active,

@@ -86,6 +86,10 @@ class ListenerAssociation(Association):
     def __init__(self, ae: Any, mode: str) -> None:
         super().__init__(ae, mode)
         self.dul = ListenerDUL(self)
+        # The ARTIM and idle timers live in the DUL: pynetdicom gave the AE's timeouts to the
+        # one just replaced (found by tests/reliability/test_rel_idle_peers.py).
+        self.acse_timeout = self.acse_timeout
+        self.network_timeout = self.network_timeout
 
     def _run_reactor(self) -> None:
         self._is_paused = False

@@ -397,14 +397,19 @@ class ChannelListener:
         command_class = str(req.AffectedSOPClassUID or "")
         if not isinstance(chunk, ChunkFile):
             chunk = self._spill(event)
+        chunk.close()  # first: closing writes the last buffered bytes, and may fail too
         if chunk.error is not None:
             log.error("cannot write SOP instance %s: %s", command_sop, chunk.error.strerror or chunk.error)
             return StoreOutcome(OUT_OF_RESOURCES, "Out of resources: cannot write to the store", sop_uid=command_sop)
-        chunk.close()
         path = Path(chunk.name)
         size = path.stat().st_size
         if cfg.max_instance_bytes and size > cfg.max_instance_bytes:
             return StoreOutcome(OUT_OF_RESOURCES, f"Object exceeds {cfg.max_instance_bytes} bytes", sop_uid=command_sop)
+        received = int(getattr(assoc, "_intu_bytes", [0])[0])
+        if cfg.max_association_bytes and received > cfg.max_association_bytes:
+            # RELIABILITY 8: the per-association cap, counted on the wire (PDU headers included).
+            return StoreOutcome(OUT_OF_RESOURCES, f"Association exceeds {cfg.max_association_bytes} bytes",
+                                sop_uid=command_sop)
         try:
             ds = read_header(path)
         except UnreadableDataset as exc:

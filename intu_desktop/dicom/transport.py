@@ -48,18 +48,30 @@ def tune_socket(sock: socket.socket, enabled: bool) -> None:
         pass
 
 
+class _QuietFlush:
+    """ChunkFile's `.file`: pynetdicom flushes it after every fragment, and a failed flush
+    (the disk filled up) must be remembered, not raised in the DUL thread."""
+
+    def __init__(self, chunk: "ChunkFile") -> None:
+        self._chunk = chunk
+
+    def flush(self) -> None:
+        self._chunk.flush_quietly()
+
+
 class ChunkFile:
     """Stands in for the NamedTemporaryFile pynetdicom writes a C-STORE data set into.
 
-    A write error (disk full mid-object) is remembered instead of raised: raising in
-    pynetdicom's DUL thread would abort the association, and the modality must get a
+    A write or flush error (disk full mid-object) is remembered instead of raised: raising
+    in pynetdicom's DUL thread would abort the association, and the modality must get a
     0xA700-range status instead (RELIABILITY 13). Later writes are dropped.
     """
 
     def __init__(self, directory: Path | None, owner: Any) -> None:
         fd, name = tempfile.mkstemp(prefix="rx-", suffix=".part", dir=directory)
         self.name = name
-        self.file: Any = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._fh: Any = os.fdopen(fd, "wb", buffering=1 << 20)
+        self.file = _QuietFlush(self)  # what pynetdicom calls .file.flush() on
         self.error: OSError | None = None
         self.bytes_written = 0
         self.owner = owner
@@ -71,20 +83,27 @@ class ChunkFile:
         if self.error is not None:
             return len(data)
         try:
-            self.file.write(data)
+            self._fh.write(data)
         except OSError as exc:
-            self.error = exc
-            self._drop()
+            self._fail(exc)
             return len(data)
         self.bytes_written += len(data)
         return len(data)
 
-    def _drop(self) -> None:
+    def flush_quietly(self) -> None:
+        if self.error is None:
+            try:
+                self._fh.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = exc
         try:
-            self.file.close()
+            self._fh.close()
         except OSError:
             pass
-        self.file = io.BytesIO()  # pynetdicom still calls .file.flush() after each write
+        self._fh = io.BytesIO()  # later writes and flushes go nowhere
         try:
             os.unlink(self.name)
         except OSError:
@@ -92,12 +111,12 @@ class ChunkFile:
 
     def flush_to_disk(self) -> None:
         """Flush Python's buffer; the store fsyncs before the rename."""
-        if self.error is None:
-            self.file.flush()
+        self.flush_quietly()
 
     def close(self) -> None:
+        """Close; a failure to write the last buffered bytes is an error like any other."""
         try:
-            self.file.close()
+            self._fh.close()
         except OSError as exc:
             self.error = self.error or exc
 
@@ -197,18 +216,21 @@ class ListenerRequestHandler(RequestHandler):
     def _create_association(self) -> Any:
         # pynetdicom's RequestHandler._create_association with our socket and ACSE; the
         # socket cannot be swapped afterwards (it queues the transport event on creation).
-        from pynetdicom.association import Association
+        from intu_desktop.dicom.reactor import ListenerAssociation
         from pynetdicom._globals import MODE_ACCEPTOR
 
         server = self.server
         ae = server.ae
-        assoc = Association(ae, MODE_ACCEPTOR)
+        assoc = ListenerAssociation(ae, MODE_ACCEPTOR)
         assoc._server = server
         assoc.name = f"Association@{self.client_address[0]}:{self.client_address[1]}"
         assoc._intu_chunk_files = set()
         assoc._intu_bytes = [0]
         assoc._intu_tls = server.ssl_server_context is not None
-        sock = ListenerSocket(assoc, client_socket=self.request)
+        # Defences pynetdicom lacks against hostile peers (RELIABILITY 4, 5, 23; peer_guard.py).
+        from intu_desktop.dicom.peer_guard import GuardedListenerSocket
+
+        sock = GuardedListenerSocket(assoc, client_socket=self.request)
         sock.max_pdu_read = server.max_pdu_read
         sock.tcp_tuning = server.tcp_tuning
         assoc.set_socket(sock)
