@@ -1,0 +1,1 @@
+"""Qt item models over the index and the runtime: the only state the views read."""

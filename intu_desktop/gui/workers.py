@@ -1,0 +1,113 @@
+"""Work off the GUI thread: database reads, rendering, and listener control.
+
+A view builds a cheap request on the GUI thread, a worker computes, and the result
+comes back on the GUI thread (napari's `ensure_main_thread`, Anki's `run_on_main`).
+Workers are plain Python threads that never touch a Qt object; the only Qt call they
+make is emitting `_finished`, a signal of an object living on the GUI thread, which
+Qt delivers through the GUI thread's event queue (queued connection).
+
+- `db`: one thread, so SQLite reads are serialized on one reader connection.
+- `render`: thumbnails and viewer frames (pixel decoding).
+- `control`: listener start/stop and pipeline/delivery commands, which may block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Any], None]
+ErrorCallback = Callable[[BaseException], None]
+
+
+class Workers(QObject):
+    _finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, render_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pools = {
+            "db": ThreadPoolExecutor(1, thread_name_prefix="gui-db"),
+            "render": ThreadPoolExecutor(render_threads, thread_name_prefix="gui-render"),
+            "control": ThreadPoolExecutor(1, thread_name_prefix="gui-control"),
+        }
+        self._closed = False
+        self._finished.connect(self._deliver)
+
+    def db(
+        self,
+        work: Callable[[], Any],
+        on_done: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Future[Any] | None:
+        return self._submit("db", work, on_done, on_error)
+
+    def render(
+        self,
+        work: Callable[[], Any],
+        on_done: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Future[Any] | None:
+        return self._submit("render", work, on_done, on_error)
+
+    def control(
+        self,
+        work: Callable[[], Any],
+        on_done: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Future[Any] | None:
+        return self._submit("control", work, on_done, on_error)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def shutdown(self) -> None:
+        """Drop queued work, wait for running work, and deliver nothing afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self,
+        pool: str,
+        work: Callable[[], Any],
+        on_done: Callback | None,
+        on_error: ErrorCallback | None,
+    ) -> Future[Any] | None:
+        if self._closed:
+            return None
+        try:
+            future = self._pools[pool].submit(work)
+        except RuntimeError:  # shut down meanwhile
+            return None
+
+        def finished(f: Future[Any]) -> None:  # runs on the worker thread
+            if not self._closed and not f.cancelled():
+                self._finished.emit((f, on_done, on_error))
+
+        future.add_done_callback(finished)
+        return future
+
+    def _deliver(self, item: tuple[Future[Any], Callback | None, ErrorCallback | None]) -> None:
+        future, on_done, on_error = item
+        if self._closed:
+            return
+        error = future.exception()
+        try:
+            if error is None:
+                if on_done is not None:
+                    on_done(future.result())
+            elif on_error is not None:
+                on_error(error)
+            else:
+                log.error("background task failed", exc_info=error)
+        except Exception:
+            log.exception("applying a background result failed")

@@ -1,0 +1,224 @@
+"""Starting the window: no display, crash logging, SIGTERM, watchdog, saved layout, closing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from tests.gui.conftest import ECHOSCU, free_port, needs_dcmtk, wait_for, write_channel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_display_detection():
+    from intu_desktop.gui.launch import display_available
+
+    assert not display_available({}, "linux")
+    assert display_available({"DISPLAY": ":0"}, "linux")
+    assert display_available({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert display_available({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert not display_available({"QT_QPA_PLATFORM": "xcb"}, "linux")
+    assert display_available({}, "win32") and display_available({}, "darwin")
+
+
+def test_no_display_prints_one_line_and_exits_1(tmp_path):
+    channel = write_channel(tmp_path / "ch", free_port())
+    env = _env(DISPLAY=None, WAYLAND_DISPLAY=None, QT_QPA_PLATFORM=None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intu_desktop",
+            "--channel",
+            str(channel),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines == [
+        "No display available: run intu-desktop --headless to receive without a window"
+    ]
+
+
+@needs_dcmtk
+def test_window_runs_listeners_and_quits_cleanly_on_sigterm(tmp_path):
+    port = free_port()
+    channel = write_channel(tmp_path / "ch", port)
+    env = _env(QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "intu_desktop",
+            "--channel",
+            str(channel),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    log_file = tmp_path / "data" / "logs" / "intu-desktop.log"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log_file.exists() and "window open" in log_file.read_text(encoding="utf-8"):
+                break
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.1)
+        echo = subprocess.run(
+            [ECHOSCU, "-aec", "INTU_SCP", "127.0.0.1", str(port)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert echo.returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    text = log_file.read_text(encoding="utf-8")
+    assert "quitting: stopping listeners" in text
+    assert "channel gui-test stopped" in text
+
+
+def test_crash_logging_hooks(caplog):
+    from PySide6.QtCore import qWarning
+
+    from intu_desktop.gui.crash import install_crash_logging
+
+    seen: list[str] = []
+    previous_hooks = (sys.excepthook, threading.excepthook)
+    uninstall = install_crash_logging(seen.append)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                sys.excepthook(*sys.exc_info())
+
+            def fail() -> None:
+                raise RuntimeError("in a thread")
+
+            t = threading.Thread(target=fail, name="crashy")
+            t.start()
+            t.join()
+            qWarning("a message from Qt")
+    finally:
+        uninstall()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("unexpected error (a bug): ValueError" in m for m in messages)
+    assert any("thread crashy" in m and "RuntimeError" in m for m in messages)
+    assert any("a message from Qt" in m for m in messages)
+    assert seen == ["ValueError"]
+    assert (sys.excepthook, threading.excepthook) == previous_hooks
+
+
+def test_watchdog_logs_a_blocked_gui_loop_with_its_stack(qtbot, caplog):
+    from intu_desktop.gui.watchdog import UiWatchdog
+
+    watchdog = UiWatchdog()
+    watchdog.start()
+    try:
+        qtbot.wait(200)  # heartbeats flowing
+
+        def block_the_loop() -> None:
+            time.sleep(0.4)  # a deliberate 400 ms freeze, well above the 100 ms threshold
+
+        with caplog.at_level(logging.WARNING, logger="intu_desktop.gui.watchdog"):
+            QTimer.singleShot(0, block_the_loop)
+            wait_for(qtbot, lambda: watchdog.stalls >= 1, timeout_ms=5000)
+    finally:
+        watchdog.stop()
+    stall = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ui-stall")]
+    assert stall, "no ui-stall logged"
+    assert "block_the_loop" in stall[0]  # the GUI thread's stack during the stall
+
+
+def test_layout_is_saved_and_restored(qtbot, runtime, settings, gui_process):
+    from PySide6.QtWidgets import QSplitter
+
+    from intu_desktop.gui.main_window import MainWindow
+    from tests.gui.conftest import close_window
+
+    first = MainWindow(runtime, settings)
+    first.show()
+    screen = first.screen().availableGeometry()
+    width, height = (
+        screen.width() - 37,
+        screen.height() - 41,
+    )  # a size restoreGeometry need not clamp
+    first.resize(width, height)
+    side = first.findChild(QSplitter, "sideSplitter")
+    side.setSizes([420, 691])
+    first.instances.table.setColumnWidth(0, 333)
+    first.instances.set_grouped(True)
+    qtbot.wait(50)
+    sizes = side.sizes()
+    saved = (first.size().width(), first.size().height())
+    close_window(qtbot, first)
+
+    second = MainWindow(runtime, settings)
+    second.show()
+    try:
+        assert (second.size().width(), second.size().height()) == saved
+        assert second.findChild(QSplitter, "sideSplitter").sizes() == sizes
+        assert second.instances.table.columnWidth(0) == 333
+        assert second.instances.grouped
+    finally:
+        close_window(qtbot, second)
+
+
+def test_closing_without_a_tray_quits(qtbot, window):
+    if window.tray.available:
+        pytest.skip("a system tray is available here: closing hides to the tray instead")
+    with qtbot.waitSignal(window.quit_requested, timeout=2000):
+        window.close()
+
+
+def test_refcount_guard_keeps_none_and_true_alive(qapp):
+    from intu_desktop.gui.qt_compat import FLOOR, RefcountGuard
+
+    guard = RefcountGuard()
+    try:
+        guard.check()
+        if guard.active:
+            assert sys.getrefcount(None) >= FLOOR and sys.getrefcount(True) >= FLOOR
+        for _ in range(20000):  # void calls and emits, many more than a test would make
+            guard.setObjectName("x")
+        guard.check()
+        assert sys.getrefcount(None) > 1000 and sys.getrefcount(True) > 1000
+    finally:
+        guard.stop()
+        guard.deleteLater()

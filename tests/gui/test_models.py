@@ -1,0 +1,226 @@
+"""Every item model passes Qt's model tester, with real data flowing through it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from tests.gui.conftest import needs_dcmtk, wait_for
+
+# The C++ tester reports problems as Qt warnings: make them fail the test.
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),  # the offscreen platform
+]
+
+
+@pytest.fixture
+def workers(qapp: Any) -> Any:
+    from intu_desktop.gui.workers import Workers
+
+    w = Workers()
+    yield w
+    w.shutdown()
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Any:
+    from intu_desktop.index.db import Index
+
+    idx = Index(tmp_path / "index.sqlite3")
+    yield idx
+    idx.close()
+
+
+def insert_rows(index: Any, rows: list[dict[str, Any]]) -> None:
+    cols = sorted({k for r in rows for k in r})
+
+    def work(conn: Any) -> None:
+        conn.executemany(
+            f"INSERT INTO instances ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+            [tuple(r.get(c, "") for c in cols) for r in rows],
+        )
+
+    index.write(work)
+
+
+def synthetic(i: int, study: int = 0) -> dict[str, Any]:
+    return {
+        "sop_uid": f"1.2.826.0.1.3680043.8.498.{i}",
+        "study_uid": f"1.2.3.{study}",
+        "series_uid": f"1.2.3.{study}.1",
+        "sop_class_uid": "1.2.840.10008.5.1.4.1.1.2",
+        "modality": "CT",
+        "patient_name": f"Doe^Jane{i % 7}",
+        "patient_id": f"P{i % 13}",
+        "study_date": "20240102",
+        "study_description": "Chest",
+        "transfer_syntax": "1.2.840.10008.1.2.1",
+        "size": 1000 + i,
+        "calling_ae": "CT_SCANNER_1",
+        "received_at": time.time() - i,
+        "storage_path": f"/nowhere/{i}.dcm",
+        "series_number": "1",
+        "instance_number": str(i + 1),
+        "pipeline_status": "ok" if i % 3 else "error",
+    }
+
+
+def test_instance_table_model(qtmodeltester, qtbot, index, workers):
+    from PySide6.QtCore import Qt
+
+    from intu_desktop.gui.models.instance_query import InstanceFilter
+    from intu_desktop.gui.models.instance_table import InstanceTableModel
+
+    insert_rows(index, [synthetic(i) for i in range(40)])
+    model = InstanceTableModel(index, workers, page_size=16)
+    qtmodeltester.check(model)
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert model.rowCount() >= 16  # the tester itself pages in (it calls fetchMore)
+    qtmodeltester.check(model, force_py=True)
+    with qtbot.waitSignal(model.refreshed):
+        model.sort(0, Qt.SortOrder.AscendingOrder)
+    with qtbot.waitSignal(model.refreshed):
+        model.set_filter(InstanceFilter(text="Jane3"))
+    assert 0 < model.total < 40
+    insert_rows(index, [synthetic(100 + i) for i in range(5)])
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    qtmodeltester.check(model, force_py=True)
+    model.stop()
+
+
+def test_study_tree_model(qtmodeltester, qtbot, index, workers):
+    from intu_desktop.gui.models.study_tree import StudyTreeModel
+
+    insert_rows(index, [synthetic(i, study=i % 3) for i in range(30)])
+    model = StudyTreeModel(index, workers)
+    qtmodeltester.check(model)
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert model.rowCount() == 3
+    study = model.index(0, 0)
+    assert model.hasChildren(study)
+    if model.canFetchMore(study):  # the tester may have expanded it already
+        model.fetchMore(study)
+    wait_for(qtbot, lambda: model.rowCount(study) == 10)
+    assert model.index(0, 0, study).data().startswith("Doe, Jane")
+    assert model.index(0, 0, study).parent() == study
+    qtmodeltester.check(model, force_py=True)
+    insert_rows(index, [synthetic(200 + i, study=9) for i in range(4)])
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert model.rowCount() == 4
+    model.stop()
+
+
+def test_association_table_model(qtmodeltester):
+    from intu_desktop.gui.models.association_table import AssociationTableModel
+
+    model = AssociationTableModel(limit=5)
+    qtmodeltester.check(model)
+    now = time.time()
+    model.load(
+        [
+            {"id": f"a{i}", "requested_at": now - i, "state": "released", "calling_ae": "X"}
+            for i in range(3)
+        ]
+    )
+    model.upsert(
+        [
+            {"id": "new", "requested_at": now + 1, "state": "requested"},
+            {"id": "a1", "requested_at": now - 1, "state": "aborted", "reason": "lost"},
+        ]
+    )
+    model.upsert(
+        [{"id": f"b{i}", "requested_at": now + 10 + i, "state": "rejected"} for i in range(4)]
+    )
+    assert model.rowCount() == 5
+    assert model.record(0)["id"] == "b3"
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_channel_list_model(qtmodeltester):
+    from types import SimpleNamespace
+
+    from intu_desktop.gui.models.channel_list import ChannelListModel
+
+    dicom = SimpleNamespace(port=4104, ae_title="INTU_SCP", tls=None)
+    channels = [
+        SimpleNamespace(
+            id="a", dicom=dicom, listener_type="dicom", enabled=True, in_profile=True, errors=[]
+        ),
+        SimpleNamespace(
+            id="b", dicom=None, listener_type="http", enabled=True, in_profile=True, errors=[]
+        ),
+    ]
+    listener = SimpleNamespace(state="listening", reason="", port=4104)
+    model = ChannelListModel(channels, {"a": listener})
+    qtmodeltester.check(model)
+    model.set_state("a", "stopped", "")
+    model.set_counts({"a": 3})
+    assert model.index(0, 5).data() == "3"
+    assert model.index(1, 1).data().startswith("unsupported")
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_thumbnail_list_model(qtmodeltester, qtbot, workers):
+    from intu_desktop.gui.models.thumbnail_list import ThumbItem, ThumbnailListModel
+    from intu_desktop.gui.thumbnail_provider import ThumbnailProvider
+    from intu_desktop.thumbnails import render_thumbnail
+
+    provider = ThumbnailProvider(lambda path, _sop, size: render_thumbnail(path, size), workers)
+    model = ThumbnailListModel(provider, limit=3)
+    qtmodeltester.check(model)
+    ct = get_testdata_file("CT_small.dcm")
+    items = [ThumbItem(i, ct, f"1.2.{i}", f"#{i}") for i in range(5)]
+    model.set_items(items[:2])
+    model.set_items([items[2], *items[:2]])  # an arrival at the front
+    model.set_items(items[2:5])
+    for row in range(model.rowCount()):
+        model.index(row, 0).data(1)  # DecorationRole: asks for a render
+    wait_for(qtbot, lambda: all(provider.peek(i.instance_id) is not None for i in items[2:5]))
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_tag_tree_model(qtmodeltester):
+    from intu_desktop.gui.models.tag_tree import TagTreeModel
+    from intu_desktop.gui.tag_nodes import read_tag_tree
+
+    model = TagTreeModel()
+    qtmodeltester.check(model)
+    model.set_root(read_tag_tree(Path(get_testdata_file("rtplan.dcm"))))
+    sequences = [r for r in range(model.rowCount()) if model.index(r, 2).data() == "SQ"]
+    assert sequences
+    parent = model.index(sequences[0], 0)
+    assert model.rowCount(parent) >= 1
+    qtmodeltester.check(model, force_py=True)
+
+
+@needs_dcmtk
+def test_models_of_a_live_window_pass_the_tester(
+    qtmodeltester, window, sender, channel_port, tmp_path
+):
+    from tests.gui.conftest import copies_of
+
+    for model in (
+        window.instances.model,
+        window.associations.model,
+        window.channels.model,
+        window.strip.model,
+        window.grid.model,
+        window.detail.tags,
+    ):
+        qtmodeltester.check(model)
+    files = copies_of(Path(get_testdata_file("MR_small.dcm")), tmp_path / "mr", 30)
+    assert sender.store(channel_port, [tmp_path / "mr"], options=["+sd"]).returncode == 0
+    assert sender.echo(channel_port, aet="STRANGER").returncode != 0
+    model = window.instances.model
+    wait_for(window, lambda: model.total == len(files) and window.strip.model.rowCount() == 24)
+    window.instances.set_grouped(True)
+    wait_for(window, lambda: window.instances.tree_model.rowCount() == 1)
