@@ -110,13 +110,12 @@ class InstanceStore:
         return removed
 
     def target_path(self, study_uid: str, series_uid: str, sop_uid: str) -> Path:
-        path = (
-            self.root / path_component(study_uid) / path_component(series_uid) / f"{path_component(sop_uid)}.dcm"
-        )
-        resolved = path.resolve()
-        if self.root not in resolved.parents:  # belt and braces: never write outside the store
-            raise ValueError(f"refusing a path outside the store: {resolved}")
-        return resolved
+        parts = (path_component(study_uid), path_component(series_uid), f"{path_component(sop_uid)}.dcm")
+        # Each part is digits and dots or "x-<hex>" (RELIABILITY 21): none can be "..", absolute
+        # or contain a separator. Checked here without a realpath per object (hot path).
+        if any(p in (".", "..") or "/" in p or "\\" in p or not p for p in parts):
+            raise ValueError(f"refusing a path outside the store: {parts}")
+        return self.root.joinpath(*parts)
 
     def place(self, tmp_file: Path, study_uid: str, series_uid: str, sop_uid: str, policy: str) -> StoreResult:
         """Move a complete temporary file into the store following the duplicate policy.

@@ -10,9 +10,9 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-from intu_desktop.pipeline.runtimes.pool import WorkerPool
+from intu_desktop.pipeline.runtimes.pool import PooledRuntime, WorkerPool
 from intu_desktop.pipeline.runtimes.result import CallResult, RuntimeUnavailable
 from intu_desktop.pipeline.runtimes.toolchain import TYPESCRIPT_SUFFIXES, TypeScriptToolchain
 from intu_desktop.pipeline.runtimes.worker_process import WorkerProcess
@@ -34,7 +34,7 @@ def _has_module_register(major: int, minor: int) -> bool:
     return (major, minor) >= (20, 6) or (major == 18 and minor >= 19)
 
 
-class NodeRuntime:
+class NodeRuntime(PooledRuntime):
     """Calls exported functions of channel scripts on warm ``node`` worker processes.
 
     ``function`` is an export name (``"default"``, ``"transform"``, ``"validate"``) or one of the
@@ -116,21 +116,7 @@ class NodeRuntime:
             problem = self._toolchain.ensure_for(entry)
             if problem:
                 return CallResult(ok=False, error=problem)
-        request = {"entrypoint": str(entry), "function": function, "args": list(args)}
-        return self._pool.run(request, timeout_s, self._load_timeout_s)
-
-    def close(self) -> None:
-        """Stop every worker; idempotent."""
-        self._pool.close()
-
-    def worker_pids(self) -> list[int]:
-        return self._pool.worker_pids()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return self._run(entry, function, args, timeout_s)
 
     # -- workers --------------------------------------------------------------------------
     def _spawn(self) -> WorkerProcess:

@@ -7,7 +7,8 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from intu_desktop.pipeline.runtimes.result import CallResult
 from intu_desktop.pipeline.runtimes.worker_process import WorkerProcess
@@ -100,3 +101,27 @@ class WorkerPool:
                 for slot in self._slots
                 if slot.worker is not None and slot.worker.alive and (pid := slot.worker.pid)
             ]
+
+
+class PooledRuntime:
+    """What the Node and Python runtimes share: a WorkerPool, a load timeout, and the lifecycle."""
+
+    _pool: WorkerPool
+    _load_timeout_s: float
+
+    def _run(self, entry: Path, function: str, args: list[Any], timeout_s: float) -> CallResult:
+        request = {"entrypoint": str(entry), "function": function, "args": list(args)}
+        return self._pool.run(request, timeout_s, self._load_timeout_s)
+
+    def close(self) -> None:
+        """Stop every worker; idempotent."""
+        self._pool.close()
+
+    def worker_pids(self) -> list[int]:
+        return self._pool.worker_pids()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -6,10 +6,10 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import intu_desktop
-from intu_desktop.pipeline.runtimes.pool import WorkerPool
+from intu_desktop.pipeline.runtimes.pool import PooledRuntime, WorkerPool
 from intu_desktop.pipeline.runtimes.result import CallResult
 from intu_desktop.pipeline.runtimes.worker_process import WorkerProcess
 
@@ -17,7 +17,7 @@ DEFAULT_LOAD_TIMEOUT_S = 30.0
 WORKER_MODULE = "intu_desktop.pipeline.runtimes.python_worker"
 
 
-class PythonRuntime:
+class PythonRuntime(PooledRuntime):
     """Same API as NodeRuntime; the entrypoint is a .py file with transform(msg[, ctx]) /
     validate(msg[, ctx]). Scripts run in separate processes so that a timeout can kill them."""
 
@@ -42,21 +42,7 @@ class PythonRuntime:
         entry = Path(entrypoint).absolute()
         if not entry.is_file():
             return CallResult(ok=False, error=f"script not found: {entry}")
-        request = {"entrypoint": str(entry), "function": function, "args": list(args)}
-        return self._pool.run(request, timeout_s, self._load_timeout_s)
-
-    def close(self) -> None:
-        """Stop every worker; idempotent."""
-        self._pool.close()
-
-    def worker_pids(self) -> list[int]:
-        return self._pool.worker_pids()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return self._run(entry, function, args, timeout_s)
 
     def _spawn(self) -> WorkerProcess:
         env = dict(os.environ)
