@@ -495,6 +495,7 @@ def take_screenshots(
         0,
     )
     window.associations.select_row(target)
+    window.associations.setSizes([300, 520])
     save("associations.png")
 
     # events.png: the log of what happened.

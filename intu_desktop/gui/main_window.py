@@ -34,6 +34,9 @@ from intu_desktop.gui.views.thumbnails_view import LiveStrip, ThumbnailGrid
 from intu_desktop.gui.views.transform_view import TransformView
 from intu_desktop.gui.views.tray import Tray
 from intu_desktop.gui.workers import Workers
+from intu_desktop.gui.about_dialog import AboutDialog
+from intu_desktop.gui.export_dialog import ExportDialog
+from intu_desktop.gui.troubleshoot import AssociationInspector, RemoteNodesView, TroubleshootTools
 from intu_desktop.index.db import Index
 from intu_desktop.thumbnails import ThumbnailCache
 
@@ -142,6 +145,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(instances_split, "Instances")
         self.tabs.addTab(self.associations, "Associations")
         self.tabs.addTab(self.log_view, "Events")
+        # Troubleshooting (issue 7): the inspector replaces the associations details pane.
+        self.editor: Any = None
+        self.export_dialog: ExportDialog | None = None
+        self.inspector = AssociationInspector(runtime, self.open_editor)
+        self.inspector.attach(self.associations)
+        self.remote_nodes = RemoteNodesView(self.workers, runtime, self)
+        self.tabs.addTab(self.remote_nodes, "Remote nodes")
+        self.troubleshoot = TroubleshootTools(self.workers, runtime, self)
         side = QSplitter(Qt.Orientation.Horizontal, self)
         side.setObjectName("sideSplitter")
         side.addWidget(self.channels)
@@ -187,6 +198,13 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.request_quit)
         file_menu.addAction(quit_action)
+        export_action = QAction("&Export received metadata…", self)
+        export_action.triggered.connect(self.open_export)
+        file_menu.insertAction(quit_action, export_action)
+        channels_menu = self.menuBar().addMenu("&Channels")
+        edit_action = QAction("&Edit channels…", self)
+        edit_action.triggered.connect(lambda: self.open_editor().show())
+        channels_menu.addAction(edit_action)
         view_menu = self.menuBar().addMenu("&View")
         self.tray_action = QAction("Keep receiving in the tray when the window is closed", self)
         self.tray_action.setCheckable(True)
@@ -203,17 +221,34 @@ class MainWindow(QMainWindow):
         group_action.toggled.connect(self.instances.set_grouped)
         self.instances.filter_bar.group.toggled.connect(group_action.setChecked)
         view_menu.addAction(group_action)
+        self.troubleshoot.add_menu(self.menuBar())
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About intu Desktop", self)
         about.triggered.connect(
-            lambda: QMessageBox.about(
-                self,
-                "intu Desktop",
-                f"intu Desktop {__version__}\nA DICOM receiver that runs intu channels.\n"
-                f"Data folder: {self.runtime.data_dir}",
-            )
+            lambda: AboutDialog(self.workers, self, data_dir=self.runtime.data_dir).open()
         )
         help_menu.addAction(about)
+
+    # -- editor and export ------------------------------------------------------------------
+    def open_editor(self) -> Any:
+        """The one channel editor, on the open project (or the channel files given)."""
+        if self.editor is None:
+            from intu_desktop.gui.editor import ChannelEditor
+            from intu_desktop.gui.editor.apply import restart_listener
+
+            project = self.runtime.project
+            files = [ch.path for ch in getattr(project, "channels", [])]
+            self.editor = ChannelEditor(getattr(project, "root", None), files,
+                                        lambda ch: restart_listener(self.runtime, ch), None)
+            self.editor.setWindowIcon(self.windowIcon())
+        return self.editor
+
+    def open_export(self) -> ExportDialog:
+        """Export what the instances view shows now (its filter), or everything."""
+        self.export_dialog = ExportDialog(self.runtime.index, self.workers,
+                                          self.instances.current_filter(), self)
+        self.export_dialog.open()
+        return self.export_dialog
 
     # -- selection --------------------------------------------------------------------------
     def show_instance(self, instance_id: int) -> None:
@@ -234,6 +269,7 @@ class MainWindow(QMainWindow):
         self.strip.apply_events(batch)
         self.transform.apply_events(batch)
         self.tray.apply_events(batch)
+        self.remote_nodes.apply_events(batch)
         for event in batch:
             if event.kind == events.INSTANCE_STORED or event.kind == events.PIPELINE_RUN:
                 self._stats_dirty = True
@@ -320,6 +356,9 @@ class MainWindow(QMainWindow):
         layout.set_flag(self.settings, layout.GROUP_BY_STUDY, self.instances.grouped)
         layout.save_layout(self.settings, self)
         self._stats_timer.stop()
+        if self.editor is not None:
+            self.editor.shutdown()
+            self.editor.close()
         self.refcount_guard.stop()
         self.bridge.close()
         self.instances.stop()

@@ -91,7 +91,8 @@ def test_transform_view_shows_the_imaging_study_and_deliveries(qtbot, window, se
         lambda: states() == {"exports": "delivered", "fhir-server": "dead letter"},
         timeout_ms=60_000,
     )
-    assert model.index(0, 11).data() == "ok"
+    # The row's pipeline status refreshes with the table's next re-query (at most every 500 ms).
+    wait_for(qtbot, lambda: model.index(0, 11).data() == "ok")
 
     # Retry is offered for the dead letter only.
     tree = view.deliveries

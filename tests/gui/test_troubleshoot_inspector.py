@@ -24,19 +24,18 @@ def test_refusal_is_explained_fixed_in_one_click_and_next_attempt_gets_through(
         qtbot: Any, window: Any, runtime: Any, channel_port: int, sender: Any, tmp_path: Path) -> None:
     from PySide6.QtCore import Qt
 
-    from intu_desktop.gui.editor import ChannelEditor, restart_listener
-    from intu_desktop.gui.troubleshoot import AssociationInspector
+    from intu_desktop.gui.editor import ChannelEditor
 
     editors: list[ChannelEditor] = []
     channel_file = runtime.listeners["gui-test"].channel.path
 
-    def open_editor() -> ChannelEditor:
+    def open_editor() -> ChannelEditor:  # the window's own editor, remembered for the checks
         if not editors:
-            editors.append(ChannelEditor(None, [channel_file], lambda ch: restart_listener(runtime, ch)))
+            editors.append(window.open_editor())
         return editors[0]
 
-    inspector = AssociationInspector(runtime, open_editor)
-    inspector.attach(window.associations)
+    inspector = window.inspector  # wired into the associations view by the main window
+    inspector.open_editor = open_editor
     window.tabs.setCurrentWidget(window.associations)
     try:
         refused = sender.store(channel_port, [CT], aet="CT_SCANER_1")
@@ -78,7 +77,4 @@ def test_refusal_is_explained_fixed_in_one_click_and_next_attempt_gets_through(
         assert "0x0000 Success" in inspector.text.toPlainText()
     finally:
         for editor in editors:
-            editor.discard_changes()
-            editor.close()
-            editor.deleteLater()
-        inspector.deleteLater()
+            editor.discard_changes()  # the window closes its own editor on shutdown

@@ -118,6 +118,10 @@ class InstancesView(QWidget):
             self.tree_model.set_filter(self.filter_bar.current())
             self.tree_model.refresh()
 
+    def current_filter(self) -> InstanceFilter:
+        """The filter the table shows now (what an export of "the instances shown" takes)."""
+        return self.model.query.filter
+
     def set_filter(self, instance_filter: InstanceFilter) -> None:
         self.model.set_filter(instance_filter)
         if self.grouped:
