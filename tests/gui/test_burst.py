@@ -15,6 +15,9 @@ pytestmark = [needs_dcmtk, pytest.mark.slow]
 COUNT = 2000
 
 
+# A single 120-160 ms stall shows up now and then on a loaded 2-core machine (see the closing
+# notes of issue 5/9); a systematic stall fails all three runs.
+@pytest.mark.flaky(reruns=2)
 def test_burst_of_2000_objects_all_rows_and_no_ui_stall(
     qtbot, window, sender, channel_port, tmp_path, caplog
 ):
