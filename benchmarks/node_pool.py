@@ -23,7 +23,7 @@ TRIVIAL_TS = (
     "export function transform(msg: { body: string }) { return { ...msg, body: msg.body }; }\n"
 )
 TRIVIAL_PY = "def transform(msg):\n    return {**msg, 'body': msg['body']}\n"
-SPEC_TS = Path("/work/shared/reference/dicom-source-spec.txt")
+SPEC_TS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reference" / "dicom-source-spec.txt"
 SPEC_PY = (
     Path(__file__).resolve().parent.parent
     / "tests"

@@ -21,7 +21,10 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = Path(os.environ.get("INTU_SHARED_DIR", REPO.parent / "shared")) / "reference" / "dicom-source-spec.txt"
+# intu's DICOM source spec and schemas, as given to the project (kept in the repository so the
+# tests run on any machine); the transformer in it must run unmodified.
+REFERENCE = REPO / "tests" / "fixtures" / "reference"
+SPEC = REFERENCE / "dicom-source-spec.txt"
 
 
 def dcmtk(name: str) -> str:

@@ -29,7 +29,7 @@ from intu_desktop.pipeline.runtimes import (
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 
-SPEC = Path("/work/shared/reference/dicom-source-spec.txt")
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "reference" / "dicom-source-spec.txt"
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_TRANSFORMER = REPO / "tests" / "fixtures" / "python_transformer" / "transformer.py"
 TIMEOUT_S = 20.0
