@@ -88,8 +88,8 @@ def _called_hint(rec: Any, cfg: Any) -> Hint:
 
 def _context_hints(rec: Any) -> list[Hint]:
     refused = [c for c in rec.contexts if c.get("result") not in (None, 0)]
-    if not refused or any(c.get("result") == 0 for c in rec.contexts) and len(refused) < len(rec.contexts):
-        return []
+    if not refused or any(c.get("result") == 0 for c in rec.contexts):
+        return []  # something was accepted: a partial refusal is not why nothing arrived
     hints = []
     no_ts = [c for c in refused if c.get("result") == 4]
     if no_ts:

@@ -258,7 +258,7 @@ class ChannelListener:
             {
                 "id": int(cx.context_id),
                 "abstract_syntax": str(cx.abstract_syntax),
-                "abstract_syntax_name": names.sop_class_name(str(cx.abstract_syntax)) if hasattr(names, "sop_class_name") else str(cx.abstract_syntax),
+                "abstract_syntax_name": names.sop_class_name(str(cx.abstract_syntax)),
                 "transfer_syntaxes": [str(ts) for ts in cx.transfer_syntax],
                 "result": None,
                 "accepted_transfer_syntax": None,
