@@ -171,9 +171,13 @@ def test_echo_wrong_called_ae_is_rejected_in_words(
         "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
         f"AETable BEGIN\nQRSCP {db} RW (10, 1024mb) ANY\nAETable END\n"
     )
-    peer = start_peer("dcmqrscp", ["-c", str(config)], "QRSCP")
+    # No reverse DNS lookup of the caller (slow or hanging on machines without a resolver)
+    # and no fork per association: the answer must not depend on the host's name service.
+    peer = start_peer(
+        "dcmqrscp", ["--disable-host-lookup", "--single-process", "-c", str(config)], "QRSCP"
+    )
 
-    code = cli_echo(["127.0.0.1", str(peer.port), "--aec", "WRONG"])
+    code = cli_echo(["127.0.0.1", str(peer.port), "--aec", "WRONG", "--timeout", "30"])
     err = capsys.readouterr().err
     assert code == 1
     assert "called AE title not recognized" in err
