@@ -4,8 +4,9 @@ pynetdicom's association reactor sleeps 1 ms before every look at the DIMSE queu
 its DUL sleeps 1 ms whenever a loop found nothing to do. Every C-STORE crosses both loops
 two or three times, so a 16 KB object pays several milliseconds of pure waiting. These
 subclasses keep pynetdicom's logic line for line but wait *on* the thing they poll: the
-reactor blocks on the DIMSE queue, the DUL blocks in select() on its socket, so they
-wake the moment there is work and still check their timers about every millisecond.
+reactor blocks on the DIMSE queue (the DUL nudges it when it hands up a release or an
+abort), the DUL blocks in select() on its socket and on a wake pipe that every outgoing
+primitive (our C-STORE responses) writes to. They wake the moment there is work.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import queue
 import select
+import socket
+from collections.abc import Callable
 from typing import Any, cast
 
 from pynetdicom import evt
@@ -22,11 +25,67 @@ from pynetdicom.pdu import A_ABORT_RQ
 
 log = logging.getLogger("pynetdicom.dul")
 
-_IDLE_WAIT = 0.001  # the same timer granularity pynetdicom's loops have
+# Both loops wake on the events they serve (socket, wake pipe, queues); this wait only
+# paces their timer checks (ARTIM, idle time-out: seconds), so idle associations do not
+# take the GIL a thousand times a second each (ten senders, a painting window: issue 9).
+_IDLE_WAIT = 0.05
+
+
+class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
+    """A queue whose put() also calls `wake` (the consumer's loop waits on something else)."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__()
+        self._wake = wake
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._wake()
 
 
 class ListenerDUL(DULServiceProvider):
+    def __init__(self, assoc: Any) -> None:
+        super().__init__(assoc)
+        # The association thread hands the DUL its outgoing primitives (our C-STORE
+        # responses among them): wake it at once instead of at its next timer tick.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.to_provider_queue = _WakingQueue(self.wake)
+        # What the DUL hands up (release request, abort) wakes the association's reactor,
+        # which otherwise waits on the DIMSE queue; (None, None) is pynetdicom's own nudge.
+        self.to_user_queue = _WakingQueue(self._nudge_reactor)
+
+    def wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # buffer full (wake-ups pending anyway) or closed at the end
+            pass
+
+    def _nudge_reactor(self) -> None:
+        self.assoc.dimse.msg_queue.put((None, None))
+
+    def kill_dul(self) -> None:
+        super().kill_dul()
+        self.wake()
+
+    def stop_dul(self) -> bool:
+        if self.state_machine.current_state == "Sta1":
+            self._kill_thread = True
+            self.wake()
+            self.join()
+            return True
+        return False
+
     def run_reactor(self) -> None:
+        try:
+            self._run_loop()
+        finally:
+            self._nudge_reactor()  # the reactor checks dul.is_alive()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _run_loop(self) -> None:
         self._idle_timer.start()
         sleep = False
         while True:
@@ -66,18 +125,23 @@ class ListenerDUL(DULServiceProvider):
 
     def _wait_for_data(self) -> None:
         """Sleep until the peer sends something, at most one timer tick."""
-        sock = getattr(self.socket, "socket", None)
-        if sock is None or self.to_provider_queue.qsize():
-            if not self.to_provider_queue.qsize():
-                select.select([], [], [], _IDLE_WAIT)
+        if self.to_provider_queue.qsize():
             return
+        sock = getattr(self.socket, "socket", None)
         pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
         if pending is not None and pending():
             return
+        watched = [self._wake_r] if sock is None else [sock, self._wake_r]
         try:
-            select.select([sock], [], [], _IDLE_WAIT)
+            ready, _w, _x = select.select(watched, [], [], _IDLE_WAIT)
         except (OSError, ValueError):
-            pass
+            return
+        if self._wake_r in ready:
+            try:
+                while self._wake_r.recv(4096):
+                    pass
+            except OSError:  # drained (BlockingIOError) or closed
+                pass
 
 
 class ListenerAssociation(Association):

@@ -197,6 +197,16 @@ class ListenerSocket(AssociationSocket):
         return buf
 
 
+    def send(self, bytestream: bytes) -> None:
+        super().send(bytestream)
+        if _HAS_QUICKACK and self.tcp_tuning and self.socket is not None:
+            # Sending right after a read puts Linux back in delayed-ACK ("ping-pong") mode:
+            # the peer's next small write (a PDU header) would wait for our ACK under Nagle.
+            try:
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except OSError:
+                pass
+
     def _name_foreign_protocol(self, first: bytes) -> None:
         """Say what a non-DICOM peer is, for the troubleshooting view (RELIABILITY 6)."""
         reason = ""
