@@ -9,6 +9,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from intu_desktop.dicom.header_scan import HeaderScanner
+
 # DESIGN §3: key -> DICOM keyword. The order and spelling are a contract.
 MESSAGE_KEYS: tuple[tuple[str, str], ...] = (
     ("studyInstanceUid", "StudyInstanceUID"),
@@ -34,6 +36,7 @@ EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("patientBirthDate", "PatientBirthDate"),
 )
 _TAGS = ["SpecificCharacterSet"] + [kw for _k, kw in MESSAGE_KEYS + EXTRA_KEYS if kw]
+_SCANNER = HeaderScanner(_TAGS)
 
 
 class UnreadableDataset(Exception):
@@ -41,9 +44,14 @@ class UnreadableDataset(Exception):
 
 
 def read_header(path: Path) -> Dataset:
-    """Parse only the attributes the message needs; pixel data is never loaded."""
+    """Parse only the attributes the message needs; pixel data is never loaded.
+
+    The fast scanner handles the common encodings; pydicom reads whatever it declines.
+    """
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+        ds = _SCANNER.read(path)
+        if ds is None:
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
         # pydicom decodes values on first access: a corrupt VR or value must fail here, as
         # 0xC210, not later in the handler as an internal error (found by test_rel_fuzz).
         for keyword in _TAGS:

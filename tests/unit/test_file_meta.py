@@ -1,0 +1,35 @@
+"""The received object's File Meta group is byte for byte what pydicom writes (issue 9)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pydicom.filewriter import write_file_meta_info
+from pynetdicom import dimse_messages
+from pynetdicom.dsutils import create_file_meta
+
+from intu_desktop.dicom import transport
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "sop_instance", "syntax"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1"),  # even lengths
+        ("1.2.840.10008.5.1.4.1.1.4", "1.2.826.0.1.3680043.8.498.1", "1.2.840.10008.1.2"),  # odd
+        ("1.2.3.4.5.6.7.8.9.0.1", "9" * 64, "1.2.840.10008.1.2.4.50"),
+    ],
+)
+def test_same_bytes_as_pydicom(sop_class: str, sop_instance: str, syntax: str) -> None:
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    transport._write_file_meta(ours, transport._FileMeta(
+        sop_class_uid=sop_class, sop_instance_uid=sop_instance, transfer_syntax=syntax))
+    write_file_meta_info(theirs, create_file_meta(
+        sop_class_uid=sop_class, sop_instance_uid=sop_instance, transfer_syntax=syntax))
+    assert ours.getvalue() == theirs.getvalue()
+
+
+def test_installed_into_pynetdicom() -> None:
+    transport.install_chunk_file_factory()
+    assert dimse_messages.write_file_meta_info is transport._write_file_meta
+    assert dimse_messages.create_file_meta is transport._FileMeta
