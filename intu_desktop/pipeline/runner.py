@@ -23,6 +23,7 @@ from intu_desktop import events
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index, dumps
 from intu_desktop.index.instances import get_instance, iso_time, pending_instance_ids, set_pipeline_status
+from intu_desktop.pipeline import fhir_check
 from intu_desktop.pipeline.message import body_from_file, build_context, build_message
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Pipeline:
             from intu_desktop.pipeline.runtimes import PythonRuntime
 
             self._python = PythonRuntime(pool_size=self._workers)
+        threading.Thread(target=fhir_check.warm_up, name="fhir-warm-up", daemon=True).start()
         for i in range(self._workers):
             t = threading.Thread(target=self._work, name=f"pipeline-{i}", daemon=True)
             t.start()
@@ -238,9 +240,7 @@ class Pipeline:
         run.output_body = outcome.body
         run.output_content_type = outcome.content_type or "application/json"
         if run.output_content_type.split(";")[0].strip() == "application/fhir+json" and run.output_body:
-            from intu_desktop.pipeline.fhir_check import check_fhir
-
-            run.warnings.extend(check_fhir(run.output_body))
+            run.warnings.extend(fhir_check.check_fhir(run.output_body))
 
     def _call(self, script: Any, stage: str, message: dict[str, Any], stamp: str, run: RunResult) -> Any:
         runtime = self._runtime(script)
