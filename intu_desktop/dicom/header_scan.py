@@ -1,15 +1,18 @@
-"""A fast scan of a Part 10 file's top-level elements for a few wanted tags (issue 9).
+"""A fast scan of a Part 10 file's data set for a few wanted top-level tags (issue 9).
 
 `pydicom.dcmread(..., specific_tags=...)` still builds every element it passes through,
 which made the header read the largest single cost of a received object. This scanner
 walks the little-endian encodings (explicit and implicit VR, which includes every
-compressed transfer syntax) over the first bytes of the file, keeps only the wanted
-elements as pydicom `RawDataElement`s and stops after the highest wanted tag. Values are
-converted by pydicom itself, exactly as `dcmread` would.
+compressed transfer syntax) over the first bytes of the file up to the pixel data, as
+`dcmread(stop_before_pixels=True)` does, checking every length and walking into every
+sequence, and keeps only the wanted top-level elements as pydicom `RawDataElement`s.
+Values are converted by pydicom itself, exactly as `dcmread` would.
 
-Anything unusual (deflate, big endian, a malformed length, a wanted tag beyond the bytes
-read, an unknown explicit VR) returns None and the caller reads the file with pydicom,
-which either parses it or raises the precise error.
+Anything unusual (deflate, big endian, a length that does not add up, a header longer
+than the bytes read, an unknown explicit VR, sequences nested deeper than MAX_DEPTH)
+returns None and the caller reads the file with pydicom, which either parses it or
+raises the precise error: the scanner never accepts a data set pydicom would refuse
+for its structure (tests/reliability/test_rel_dataset.py sends 2,000 nested sequences).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 from struct import Struct, unpack_from
+from struct import error as struct_error
 
+from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -35,6 +40,10 @@ _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _IMPLICIT_HEAD = Struct("<HHL")  # group, element, 4-byte length
 _EXPLICIT_HEAD = Struct("<HH2sH")  # group, element, VR, 2-byte length (short VRs)
 HEAD_BYTES = 256 * 1024  # what is read; a header needing more goes to pydicom
+MAX_DEPTH = 32  # deeper nesting goes to pydicom, which decides (and refuses 2,000 levels)
+_PIXELS = 0x7FE00000  # (7FE0,xxxx): where stop_before_pixels stops
+# In implicit VR a defined-length element is a sequence when the dictionary says so.
+_SEQUENCE_TAGS = frozenset(tag for tag, entry in DicomDictionary.items() if entry[0] == "SQ")
 
 
 class _Unsupported(Exception):
@@ -44,19 +53,17 @@ class _Unsupported(Exception):
 class HeaderScanner:
     def __init__(self, tags: Iterable[int]) -> None:
         self.wanted = frozenset(int(Tag(t)) for t in tags)
-        self.last = max(self.wanted)
 
     def read(self, path: Path) -> Dataset | None:
         """The wanted elements of the file's data set, or None to fall back to pydicom."""
         with open(path, "rb") as fh:
             buf = fh.read(HEAD_BYTES)
-            whole = len(buf) < HEAD_BYTES or not fh.read(1)
         try:
-            return self._scan_file(buf, whole)
-        except (_Unsupported, IndexError, ValueError, UnicodeDecodeError):
+            return self._scan_file(buf)
+        except (_Unsupported, IndexError, ValueError, UnicodeDecodeError, struct_error):
             return None
 
-    def _scan_file(self, buf: bytes, whole: bool) -> Dataset | None:
+    def _scan_file(self, buf: bytes) -> Dataset | None:
         if len(buf) < 132 or buf[128:132] != b"DICM":
             return None
         pos, syntax = self._file_meta(buf, 132)
@@ -68,103 +75,97 @@ class HeaderScanner:
             implicit = False  # explicit VR little endian, native or encapsulated
         found: dict[int, RawDataElement] = {}
         end = len(buf)
-        wanted, last = self.wanted, self.last
+        wanted = self.wanted
         while pos < end:
-            if end - pos < 8:
-                raise _Unsupported("truncated element header")
-            if implicit:
-                group, elem, length = _IMPLICIT_HEAD.unpack_from(buf, pos)
-                vr, start = b"", pos + 8
-            else:
-                group, elem, vr, length = _EXPLICIT_HEAD.unpack_from(buf, pos)
-                if vr in _SHORT_VRS:
-                    start = pos + 8
-                elif vr in _LONG_VRS:
-                    length, start = unpack_from("<L", buf, pos + 8)[0], pos + 12
-                else:
-                    raise _Unsupported(f"explicit VR {vr!r}")  # pydicom knows odd encoders' tricks
-            tag = (group << 16) | elem
-            if tag > last:
-                return self._dataset(found)
-            if length == _UNDEFINED:
+            tag, vr, length, start = self._element_header(buf, pos, implicit)
+            if tag >= _PIXELS:
+                return Dataset(found)
+            if self._is_sequence(tag, vr, length, implicit):
                 if tag in wanted:
-                    raise _Unsupported("a wanted element of undefined length")
-                pos = self._skip_undefined(buf, start, implicit or vr == b"UN")
+                    raise _Unsupported("a wanted element is a sequence")
+                pos = self._sequence(buf, start, length, implicit or vr == b"UN", 1)
                 continue
+            if start + length > end:
+                raise _Unsupported("the header continues beyond the bytes read")
             if tag in wanted:
-                if start + length > end:
-                    raise _Unsupported("a wanted value beyond the bytes read")
                 found[tag] = RawDataElement(Tag(tag), None if implicit else vr.decode("ascii"), length,
-                                            bytes(buf[start:start + length]), start, implicit, True)
+                                            buf[start:start + length], start, implicit, True)
             pos = start + length
-        if not whole:
+        if len(buf) == HEAD_BYTES:
             raise _Unsupported("the header continues beyond the bytes read")
-        return self._dataset(found)
-
-    @staticmethod
-    def _dataset(found: dict[int, RawDataElement]) -> Dataset:
-        return Dataset(found)
+        return Dataset(found)  # no pixel data: the data set ends with the file
 
     @staticmethod
     def _file_meta(buf: bytes, pos: int) -> tuple[int, str]:
         """Skip the File Meta group (always explicit VR little endian); return its TS UID."""
         syntax = ""
         while pos + 8 <= len(buf) and unpack_from("<H", buf, pos)[0] == 0x0002:
-            elem = unpack_from("<H", buf, pos + 2)[0]
-            vr = bytes(buf[pos + 4:pos + 6])
-            if vr in _LONG_VRS:
-                length, header = unpack_from("<L", buf, pos + 8)[0], 12
-            elif vr in _SHORT_VRS:
-                length, header = unpack_from("<H", buf, pos + 6)[0], 8
-            else:
-                raise _Unsupported("file meta element with an unknown VR")
-            if length == _UNDEFINED or pos + header + length > len(buf):
+            tag, _vr, length, start = HeaderScanner._element_header(buf, pos, False)
+            if length == _UNDEFINED or start + length > len(buf):
                 raise _Unsupported("file meta element length")
-            if elem == 0x0010:
-                syntax = bytes(buf[pos + header:pos + header + length]).decode("ascii").rstrip("\x00 ")
-            pos += header + length
+            if tag == 0x00020010:
+                syntax = buf[start:start + length].decode("ascii").rstrip("\x00 ")
+            pos = start + length
         return pos, syntax
 
     @staticmethod
-    def _element_header(buf: bytes, pos: int, implicit: bool) -> tuple[bytes, int, int]:
+    def _element_header(buf: bytes, pos: int, implicit: bool) -> tuple[int, bytes, int, int]:
+        """(tag, VR, value length, value position) of the element at pos."""
+        if len(buf) - pos < 8:
+            raise _Unsupported("truncated element header")
         if implicit:
-            return b"", unpack_from("<L", buf, pos + 4)[0], 8
-        vr = bytes(buf[pos + 4:pos + 6])
+            group, elem, length = _IMPLICIT_HEAD.unpack_from(buf, pos)
+            return (group << 16) | elem, b"", length, pos + 8
+        group, elem, vr, length = _EXPLICIT_HEAD.unpack_from(buf, pos)
         if vr in _SHORT_VRS:
-            return vr, unpack_from("<H", buf, pos + 6)[0], 8
+            return (group << 16) | elem, vr, length, pos + 8
+        if (group, elem) == (0xFFFE, 0xE00D):  # item delimiter: no VR, 4-byte length
+            return 0xFFFEE00D, b"", unpack_from("<L", buf, pos + 4)[0], pos + 8
         if vr in _LONG_VRS:
-            return vr, unpack_from("<L", buf, pos + 8)[0], 12
-        raise _Unsupported(f"explicit VR {vr!r}")  # pydicom knows the odd encoders' tricks
+            return (group << 16) | elem, vr, unpack_from("<L", buf, pos + 8)[0], pos + 12
+        raise _Unsupported(f"explicit VR {vr!r}")  # pydicom knows odd encoders' tricks
 
-    def _skip_undefined(self, buf: bytes, pos: int, implicit: bool) -> int:
-        """Skip a sequence (or UN) of undefined length; return the position after it."""
-        end = len(buf)
+    @staticmethod
+    def _is_sequence(tag: int, vr: bytes, length: int, implicit: bool) -> bool:
+        if length == _UNDEFINED:
+            return True  # SQ, or UN holding one (PS3.5 6.2.2)
+        return vr == b"SQ" or (implicit and tag in _SEQUENCE_TAGS)
+
+    def _sequence(self, buf: bytes, pos: int, length: int, implicit: bool, depth: int) -> int:
+        """Walk a sequence's items; return the position after the sequence."""
+        if depth > MAX_DEPTH:
+            raise _Unsupported("sequences nested too deep")
+        end = None if length == _UNDEFINED else pos + length
         while True:
-            if pos + 8 > end:
+            if end is not None and pos >= end:
+                if pos != end:
+                    raise _Unsupported("items overrun their sequence")
+                return pos
+            if len(buf) - pos < 8:
                 raise _Unsupported("sequence continues beyond the bytes read")
             tag = (unpack_from("<H", buf, pos)[0] << 16) | unpack_from("<H", buf, pos + 2)[0]
-            length = unpack_from("<L", buf, pos + 4)[0]
+            item_length = unpack_from("<L", buf, pos + 4)[0]
             pos += 8
-            if tag == _SEQ_END:
+            if tag == _SEQ_END and end is None:
                 return pos
             if tag != _ITEM:
                 raise _Unsupported("unexpected tag inside a sequence")
-            if length != _UNDEFINED:
-                pos += length
-                continue
-            pos = self._skip_item(buf, pos, implicit)
+            pos = self._item(buf, pos, item_length, implicit, depth)
 
-    def _skip_item(self, buf: bytes, pos: int, implicit: bool) -> int:
-        end = len(buf)
+    def _item(self, buf: bytes, pos: int, length: int, implicit: bool, depth: int) -> int:
+        """Walk an item's elements; return the position after the item."""
+        end = None if length == _UNDEFINED else pos + length
         while True:
-            if pos + 8 > end:
-                raise _Unsupported("item continues beyond the bytes read")
-            tag = (unpack_from("<H", buf, pos)[0] << 16) | unpack_from("<H", buf, pos + 2)[0]
-            if tag == _ITEM_END:
-                return pos + 8
-            vr, length, header = self._element_header(buf, pos, implicit)
-            pos += header
-            if length == _UNDEFINED:
-                pos = self._skip_undefined(buf, pos, implicit or vr == b"UN")
+            if end is not None and pos >= end:
+                if pos != end:
+                    raise _Unsupported("elements overrun their item")
+                return pos
+            tag, vr, value_length, start = self._element_header(buf, pos, implicit)
+            if tag == _ITEM_END and end is None:
+                return start
+            if self._is_sequence(tag, vr, value_length, implicit):
+                pos = self._sequence(buf, start, value_length, implicit or vr == b"UN", depth + 1)
             else:
-                pos += length
+                pos = start + value_length
+                if pos > len(buf):
+                    raise _Unsupported("item continues beyond the bytes read")

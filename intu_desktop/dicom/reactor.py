@@ -21,7 +21,10 @@ from typing import Any, cast
 from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu import A_ABORT_RQ
+
+from intu_desktop.dicom.store_response import ListenerDIMSE
 
 log = logging.getLogger("pynetdicom.dul")
 
@@ -144,12 +147,48 @@ class ListenerDUL(DULServiceProvider):
                 pass
 
 
+class _StoreInlineQueue(queue.Queue):  # type: ignore[type-arg]
+    """The DIMSE message queue, except that C-STORE requests are served where they arrive.
+
+    pynetdicom decodes a request in the DUL thread, queues it for the association thread,
+    which runs the handler and queues the response back to the DUL thread: two thread
+    hand-offs per object, each a chance for the thread holding the GIL to be descheduled
+    (about a tenth of the receive path's time with a painting window). The sender waits for
+    each response anyway, so the DUL thread runs the C-STORE handler itself and sends the
+    answer on its next turn. Everything else (C-ECHO, a request on an unknown context,
+    anything that may abort) still goes to the association thread, which is free to
+    abort or release.
+    """
+
+    def __init__(self, assoc: "ListenerAssociation") -> None:
+        super().__init__()
+        self._assoc = assoc
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        context_id, msg = item
+        assoc = self._assoc
+        if (isinstance(msg, C_STORE) and msg.is_valid_request and context_id in assoc._accepted_cx
+                and not assoc._sent_release and assoc.is_established):
+            assoc.serving_inline = True
+            try:
+                assoc._serve_request(msg, context_id)
+            finally:
+                assoc.serving_inline = False
+                assoc.dul._idle_timer.restart()  # the handler's time is not the peer's silence
+            return
+        super().put(item, block, timeout)
+
+
 class ListenerAssociation(Association):
     """An acceptor whose reactor waits on the DIMSE queue instead of sleeping before it."""
+
+    serving_inline = False
 
     def __init__(self, ae: Any, mode: str) -> None:
         super().__init__(ae, mode)
         self.dul = ListenerDUL(self)
+        self.dimse = ListenerDIMSE(self)
+        self.dimse.msg_queue = _StoreInlineQueue(self)
         # The ARTIM and idle timers live in the DUL: pynetdicom gave the AE's timeouts to the
         # one just replaced (found by tests/reliability/test_rel_idle_peers.py).
         self.acse_timeout = self.acse_timeout
@@ -185,7 +224,7 @@ class ListenerAssociation(Association):
             if not self.dul.is_alive():
                 self.kill()
                 return
-            if self.dul.idle_timer_expired():
+            if self.dul.idle_timer_expired() and not self.serving_inline:
                 log.error("Network timeout reached")
                 if self.network_timeout_response == "A-RELEASE":
                     self._is_paused = True

@@ -210,7 +210,11 @@ class ListenerSocket(AssociationSocket):
                 f"{self.max_pdu_read} (maximum PDU length it advertised)"
             )
             log.warning("aborting association: %s", reason)
-            setattr(self.assoc, "_intu_abort_reason", reason)
+            # Keep a first, better diagnosis: after a TLS hello on a plain port pynetdicom
+            # keeps reading the hello's bytes as PDU headers, and one of them "announces"
+            # a huge PDU (found under load by test_tls_client_on_a_plain_channel_is_explained).
+            if not getattr(self.assoc, "_intu_abort_reason", ""):
+                setattr(self.assoc, "_intu_abort_reason", reason)
             try:
                 sock.sendall(_abort_pdu())
             except OSError:

@@ -127,3 +127,41 @@ def test_read_header_still_refuses_garbage(tmp_path: Path) -> None:
     broken.write_bytes(b"not DICOM at all")  # declined by the scanner, refused by pydicom
     with pytest.raises(metadata.UnreadableDataset):
         metadata.read_header(broken)
+
+
+def _nested(tmp_path: Path, depth: int, *, undefined: bool) -> Path:
+    path = _write(tmp_path, ExplicitVRLittleEndian, nested=False)
+    ds = pydicom.dcmread(path)
+    inner = Dataset()
+    inner.CodeValue = "leaf"
+    for _ in range(depth):
+        outer = Dataset()
+        outer.ContentSequence = Sequence([inner])  # (0040,A730): after every wanted tag
+        if undefined:
+            outer.ContentSequence.is_undefined_length = True
+            inner.is_undefined_length_sequence_item = True
+        inner = outer
+    ds.ContentSequence = inner.ContentSequence
+    out = tmp_path / f"nested-{depth}-{undefined}.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+@pytest.mark.parametrize("undefined", [False, True])
+def test_nesting_is_walked_and_bounded(tmp_path: Path, undefined: bool) -> None:
+    shallow = _nested(tmp_path, 10, undefined=undefined)
+    fast = SCANNER.read(shallow)
+    assert fast is not None and _values(fast) == _pydicom_values(shallow)
+    # Deeper than MAX_DEPTH, even after the wanted tags: pydicom decides (and refuses
+    # what it cannot read), so the scanner never stores what pydicom would refuse.
+    assert SCANNER.read(_nested(tmp_path, 40, undefined=undefined)) is None
+
+
+def test_lengths_that_do_not_add_up_are_declined(tmp_path: Path) -> None:
+    good = _nested(tmp_path, 3, undefined=False)
+    raw = bytearray(good.read_bytes())
+    at = raw.index(b"\x40\x00\x30\xa7SQ")  # the outer ContentSequence, explicit VR
+    raw[at + 8:at + 12] = (int.from_bytes(raw[at + 8:at + 12], "little") - 2).to_bytes(4, "little")
+    broken = tmp_path / "broken-length.dcm"
+    broken.write_bytes(bytes(raw))
+    assert SCANNER.read(broken) is None
