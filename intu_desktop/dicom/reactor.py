@@ -15,6 +15,7 @@ import logging
 import queue
 import select
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -76,7 +77,8 @@ class ListenerDUL(DULServiceProvider):
         if self.state_machine.current_state == "Sta1":
             self._kill_thread = True
             self.wake()
-            self.join()
+            if threading.current_thread() is not self:
+                self.join()
             return True
         return False
 
@@ -194,6 +196,16 @@ class ListenerAssociation(Association):
         self.acse_timeout = self.acse_timeout
         self.network_timeout = self.network_timeout
 
+    def _abort_blocking(self, block: bool = True) -> None:
+        if threading.current_thread() is self.dul:
+            # pynetdicom aborts when serving a request fails; for a C-STORE served inline
+            # that is the DUL thread, which cannot wait for itself to reach Sta1: queue the
+            # A-ABORT and let the association thread end the association.
+            super()._abort_blocking(block=False)
+            self.dimse.msg_queue.put((None, None))
+            return
+        super()._abort_blocking(block)
+
     def _run_reactor(self) -> None:
         self._is_paused = False
         msg_queue = self.dimse.msg_queue
@@ -207,6 +219,9 @@ class ListenerAssociation(Association):
                 context_id, msg = None, None
             if msg:
                 self._serve_request(msg, cast(int, context_id))
+            if self._sent_abort and not self._kill:  # an abort queued by the DUL thread
+                self.kill()
+                return
             if self.is_established and self.acse.is_release_requested():
                 self.acse.send_release(is_response=True)
                 self.is_released = True

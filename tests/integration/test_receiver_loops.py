@@ -11,6 +11,7 @@ from __future__ import annotations
 import select
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -116,3 +117,31 @@ def test_quickack_rearmed_after_each_send(monkeypatch: pytest.MonkeyPatch) -> No
     sock.tcp_tuning = False  # the setting turns it off
     sock.send(b"\x04\x00")
     assert calls == []
+
+
+def test_a_failure_while_serving_inline_aborts_cleanly(start_runtime, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """pynetdicom aborts when serving a request raises; served on the DUL thread, that abort
+    must not wait for the DUL itself: the peer gets an A-ABORT, the threads end, and the
+    listener goes on answering."""
+    from pynetdicom.service_class import StorageServiceClass
+
+    def broken(self, req, context):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug past the handler")
+
+    port = free_port()
+    rt = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False)
+    before = set(threading.enumerate())
+    monkeypatch.setattr(StorageServiceClass, "SCP", broken)
+    sent = storescu(port, [sample("CT_small.dcm")])
+    assert sent.returncode != 0
+    assert wait_for(lambda: [a for a in recent_associations(rt.index) if a.state == "aborted"])
+    monkeypatch.undo()
+    assert echoscu(port).returncode == 0
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+    def association_threads() -> list[str]:
+        return [t.name for t in set(threading.enumerate()) - before
+                if t.name.startswith("Association@") or "run_reactor" in t.name]
+
+    assert wait_for(lambda: not association_threads(), timeout=10) is not None
