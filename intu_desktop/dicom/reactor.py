@@ -50,8 +50,9 @@ class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
 class ListenerDUL(DULServiceProvider):
     def __init__(self, assoc: Any) -> None:
         super().__init__(assoc)
-        # The association thread hands the DUL its outgoing primitives (our C-STORE
-        # responses among them): wake it at once instead of at its next timer tick.
+        # The association thread hands the DUL its outgoing primitives (C-ECHO answers,
+        # release and abort): wake it at once instead of at its next timer tick. C-STORE
+        # answers come from the DUL thread itself (_StoreInlineQueue), so do not wait.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
