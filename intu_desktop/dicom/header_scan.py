@@ -50,6 +50,15 @@ class _Unsupported(Exception):
     """This scanner does not handle the encoding here: let pydicom read the file."""
 
 
+def _at_end(pos: int, end: int | None) -> bool:
+    """Whether a defined-length sequence or item is complete at pos (never overrun)."""
+    if end is None or pos < end:
+        return False
+    if pos != end:
+        raise _Unsupported("contents overrun their declared length")
+    return True
+
+
 class HeaderScanner:
     def __init__(self, tags: Iterable[int]) -> None:
         self.wanted = frozenset(int(Tag(t)) for t in tags)
@@ -137,9 +146,7 @@ class HeaderScanner:
             raise _Unsupported("sequences nested too deep")
         end = None if length == _UNDEFINED else pos + length
         while True:
-            if end is not None and pos >= end:
-                if pos != end:
-                    raise _Unsupported("items overrun their sequence")
+            if _at_end(pos, end):
                 return pos
             if len(buf) - pos < 8:
                 raise _Unsupported("sequence continues beyond the bytes read")
@@ -156,9 +163,7 @@ class HeaderScanner:
         """Walk an item's elements; return the position after the item."""
         end = None if length == _UNDEFINED else pos + length
         while True:
-            if end is not None and pos >= end:
-                if pos != end:
-                    raise _Unsupported("elements overrun their item")
+            if _at_end(pos, end):
                 return pos
             tag, vr, value_length, start = self._element_header(buf, pos, implicit)
             if tag == _ITEM_END and end is None:
