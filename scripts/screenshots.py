@@ -24,6 +24,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+# storescu flag that proposes a file's own transfer syntax: one table, the tests' own.
+from dicomtools import PROPOSE_FLAG  # noqa: E402
 
 STORESCU = "/usr/bin/storescu"
 ECHOSCU = "/usr/bin/echoscu"
@@ -43,18 +47,6 @@ SAMPLES = (
     "test-SR.dcm",
     "waveform_ecg.dcm",
 )
-# storescu option that proposes a file's own transfer syntax (see `storescu --help`).
-PROPOSE = {
-    "1.2.840.10008.1.2.4.50": "-xy",
-    "1.2.840.10008.1.2.4.51": "-xx",
-    "1.2.840.10008.1.2.4.57": "-xs",
-    "1.2.840.10008.1.2.4.70": "-xs",
-    "1.2.840.10008.1.2.4.80": "-xt",
-    "1.2.840.10008.1.2.4.81": "-xu",
-    "1.2.840.10008.1.2.4.90": "-xv",
-    "1.2.840.10008.1.2.4.91": "-xw",
-    "1.2.840.10008.1.2.5": "-xr",
-}
 
 # The spec's TypeScript transformer, verbatim (one copy, shared with the receive benchmark),
 # so the transform view shows the ImagingStudy it makes.
@@ -207,7 +199,7 @@ def take_screenshots(
     run([ECHOSCU, "-aet", "WORKSTATION_7", "-aec", "PACS_MAIN", "127.0.0.1", str(port)], app)
     for path in files:
         ts = str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
-        option = [PROPOSE[ts]] if ts in PROPOSE else []
+        option = [PROPOSE_FLAG[ts]] if ts in PROPOSE_FLAG else []
         calling = "MR_SCANNER_2" if "MR" in path.name else "CT_SCANNER_1"
         result = run(
             [
