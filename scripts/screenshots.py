@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 # storescu flag that proposes a file's own transfer syntax: one table, the tests' own.
-from dicomtools import PROPOSE_FLAG  # noqa: E402
+from dicomtools import PROPOSE_FLAG
 
 STORESCU = "/usr/bin/storescu"
 ECHOSCU = "/usr/bin/echoscu"

@@ -26,6 +26,34 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "tests" / "fixtures" / "reference"
 SPEC = REFERENCE / "dicom-source-spec.txt"
 
+# The spec's "Complete Example", with comments and an unknown key added, as users write it.
+SPEC_CHANNEL = """\
+# Radiology ingest: receives images from approved scanners.
+id: dicom-radiology-ingest
+enabled: true   # set to false to pause
+listener:
+  type: dicom
+  dicom:
+    port: 4104
+    ae_title: INTU_SCP
+    # Only these senders may connect.
+    calling_ae_titles:
+      - CT_SCANNER_1
+      - MR_SCANNER_2
+      - PACS_PRIMARY
+    site_note: "second floor"   # not an intu key: kept as is
+validator:
+  runtime: node
+  entrypoint: validator.ts
+
+transformer:
+  runtime: node
+  entrypoint: transformer.ts
+destinations:
+  - fhir-imaging-api
+  - pacs-archive
+"""
+
 
 def dcmtk(name: str) -> str:
     for folder in ("/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"):

@@ -5,32 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-SPEC_CHANNEL = """\
-# Radiology ingest: receives images from approved scanners.
-id: dicom-radiology-ingest
-enabled: true   # set to false to pause
-listener:
-  type: dicom
-  dicom:
-    port: 4104
-    ae_title: INTU_SCP
-    # Only these senders may connect.
-    calling_ae_titles:
-      - CT_SCANNER_1
-      - MR_SCANNER_2
-      - PACS_PRIMARY
-    site_note: "second floor"   # not an intu key: kept as is
-validator:
-  runtime: node
-  entrypoint: validator.ts
-
-transformer:
-  runtime: node
-  entrypoint: transformer.ts
-destinations:
-  - fhir-imaging-api
-  - pacs-archive
-"""
+from dicomtools import SPEC_CHANNEL
 
 SPEC_INTU = """\
 runtime:
