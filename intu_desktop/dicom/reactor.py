@@ -21,8 +21,8 @@ from typing import Any, cast
 
 from pynetdicom import evt
 from pynetdicom.association import Association
-from pynetdicom.dul import DULServiceProvider
 from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 
 from intu_desktop.dicom.store_response import ListenerDIMSE
@@ -163,7 +163,7 @@ class _StoreInlineQueue(queue.Queue):  # type: ignore[type-arg]
     abort or release.
     """
 
-    def __init__(self, assoc: "ListenerAssociation") -> None:
+    def __init__(self, assoc: ListenerAssociation) -> None:
         super().__init__()
         self._assoc = assoc
 
