@@ -96,7 +96,9 @@ class Pipeline:
             from intu_desktop.pipeline.runtimes import PythonRuntime
 
             self._python = PythonRuntime(pool_size=self._workers)
-        threading.Thread(target=fhir_check.warm_up, name="fhir-warm-up", daemon=True).start()
+        if any(getattr(ch, "transformer", None) is not None for ch in getattr(self.project, "channels", [])):
+            # Only a transformer's output is checked as FHIR; without one the import can wait.
+            threading.Thread(target=fhir_check.warm_up, name="fhir-warm-up", daemon=True).start()
         for i in range(self._workers):
             t = threading.Thread(target=self._work, name=f"pipeline-{i}", daemon=True)
             t.start()
