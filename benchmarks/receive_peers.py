@@ -191,12 +191,27 @@ class RunningReceiver:
                 raise ReceiverUnavailable(text[-1] if text else f"exited with {self.proc.returncode}")
             try:
                 if self._echo():
+                    if self.kind.app:
+                        self._wait_pipeline_ready(deadline)
                     return
             except subprocess.TimeoutExpired:
                 pass
             time.sleep(0.1)
         self.stop()
         raise ReceiverUnavailable(f"no C-ECHO answer on port {self.port} within {START_TIMEOUT_S:.0f} s")
+
+    def _wait_pipeline_ready(self, deadline: float) -> None:
+        """The app loads its scripts in the background at start (a workstation that runs all
+        day is warm when a study arrives): the clock starts once it says so in its log."""
+        log_file = self.folder / "data" / "logs" / "intu-desktop.log"
+        while time.monotonic() < deadline:
+            try:
+                if "pipeline ready" in log_file.read_text("utf-8", "replace"):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise ReceiverUnavailable("no 'pipeline ready' line in its log")
 
     def _echo(self) -> bool:
         # Also the warm-up: every receiver answers one association before the clock runs.

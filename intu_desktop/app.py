@@ -21,6 +21,7 @@ from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
 from intu_desktop.dicom.storage import InstanceStore
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index
+from intu_desktop.receive_priority import ReceivePriority
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,19 @@ class Runtime:
             log.info("removed %d temporary file(s) left by an interrupted transfer", removed)
         self.index = Index(self.data_dir / "index.sqlite3")
         self.host = host
+        # Shared by the listeners (which stamp it) and the pipeline and deliveries (which give way).
+        self.priority = ReceivePriority()
         self.pipeline: Any = None
         self.delivery: Any = None
         if with_pipeline:
             self._build_pipeline()
+        self.listeners: dict[str, ChannelListener] = {ch.id: self.new_listener(ch) for ch in project.dicom_channels}
+
+    def new_listener(self, channel: Any) -> ChannelListener:
+        """A listener for `channel` wired to this runtime's store, index, bus and pipeline (not started)."""
         ingest: Callable[[int], None] = self.pipeline.submit if self.pipeline is not None else (lambda _i: None)
-        self.listeners: dict[str, ChannelListener] = {
-            ch.id: ChannelListener(ch, store=self.store, index=self.index, bus=self.bus, ingest=ingest, host=host)
-            for ch in project.dicom_channels
-        }
+        return ChannelListener(channel, store=self.store, index=self.index, bus=self.bus, ingest=ingest,
+                               host=self.host, priority=self.priority)
 
     def _build_pipeline(self) -> None:
         try:
@@ -102,8 +107,9 @@ class Runtime:
             return
         from intu_desktop.destinations.service import DeliveryService
 
-        self.delivery = DeliveryService(self.index, self.bus, self.project, self.data_dir)
-        self.pipeline = Pipeline(self.index, self.bus, self.project, self.data_dir, self.delivery)
+        self.delivery = DeliveryService(self.index, self.bus, self.project, self.data_dir, priority=self.priority)
+        self.pipeline = Pipeline(self.index, self.bus, self.project, self.data_dir, self.delivery,
+                                 priority=self.priority)
 
     def start(self) -> list[ListenerStartError]:
         """Start every listener; returns the ones that failed (each with its reason)."""

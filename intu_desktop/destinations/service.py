@@ -33,6 +33,7 @@ from intu_desktop.destinations.factory import build_destination
 from intu_desktop.destinations.secrets import SecretMasker
 from intu_desktop.destinations.settings import SettingsError
 from intu_desktop.events import EventBus
+from intu_desktop.receive_priority import NEVER, ReceivePriority
 from intu_desktop.index.db import Index
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class DeliveryService:
         self, index: Index, bus: EventBus, project: Any, data_dir: Path, *, workers: int = 2,
         clock: Callable[[], float] = time.time, rng: random.Random | None = None,
         poll_interval_s: float = POLL_INTERVAL_S, stop_timeout_s: float = 2.0,
+        priority: ReceivePriority = NEVER,
     ) -> None:
         self.index = index
         self.bus = bus
@@ -68,6 +70,7 @@ class DeliveryService:
         self._destinations: dict[tuple[str, str], Destination] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._priority = priority
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -167,6 +170,7 @@ class DeliveryService:
                         self._cond.wait(wait)
                     continue
             delivery_id, destination = claimed
+            started = time.monotonic()
             try:
                 self._attempt(delivery_id)
             except Exception:  # a bug must not kill the worker; the row stays pending
@@ -176,6 +180,7 @@ class DeliveryService:
                     self._inflight.pop(destination, None)
                     self._generation += 1
                     self._cond.notify_all()  # this destination's next row may go now
+            self._priority.give_way(time.monotonic() - started, lambda: self._stopping)
 
     def _claim(self) -> tuple[tuple[int, str] | None, float]:
         """Under the lock: the oldest due queue head of an idle destination, marked in flight;

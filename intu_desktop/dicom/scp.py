@@ -33,6 +33,7 @@ from intu_desktop.events import EventBus
 from intu_desktop.index.associations import AssociationRecord, save_association
 from intu_desktop.index.db import Index
 from intu_desktop.index.instances import InstanceRecord, iso_time, record_instance
+from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class ChannelListener:
         bus: EventBus,
         ingest: Callable[[int], None] = lambda _id: None,
         host: str = "",
+        priority: ReceivePriority = NEVER,
     ) -> None:
         self.channel = channel
         self.config = channel.dicom
@@ -98,6 +100,7 @@ class ChannelListener:
         self.bus = bus
         self.ingest = ingest
         self.host = host
+        self.priority = priority  # stamped per object: background work gives way
         self.state = "stopped"
         self.reason = ""
         self._ae: AE | None = None
@@ -280,6 +283,7 @@ class ChannelListener:
         self._save(rec, events.ASSOCIATION_REJECTED)
 
     def _on_accepted(self, event: Any) -> None:
+        self.priority.note_receive()  # objects are about to arrive
         assoc = event.assoc
         rec = self._record(assoc)
         answers = {int(cx.context_id): cx for cx in assoc.accepted_contexts + assoc.rejected_contexts}
@@ -370,6 +374,7 @@ class ChannelListener:
 
     def _on_c_store(self, event: Any) -> Dataset:
         started = time.monotonic()
+        self.priority.note_receive()
         assoc = event.assoc
         req = event.request
         chunk = getattr(req, "_dataset_file", None)

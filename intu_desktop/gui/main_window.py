@@ -38,6 +38,7 @@ from intu_desktop.gui.about_dialog import AboutDialog
 from intu_desktop.gui.export_dialog import ExportDialog
 from intu_desktop.gui.troubleshoot import AssociationInspector, RemoteNodesView, TroubleshootTools
 from intu_desktop.index.db import Index
+from intu_desktop.receive_priority import NEVER
 from intu_desktop.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
             self.workers,
             self,
             size=THUMBNAIL_SIZE,
+            priority=getattr(runtime, "priority", NEVER),
         )
         self.log_handler = QueueLogHandler()
         logging.getLogger().addHandler(self.log_handler)

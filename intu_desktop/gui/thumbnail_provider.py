@@ -9,6 +9,7 @@ thumbnails a user is looking at now come before ones that scrolled away.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from PySide6.QtGui import QImage
 
 from intu_desktop.gui.icons import kind_image, numpy_to_qimage
 from intu_desktop.gui.workers import Workers
+from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,11 @@ class ThumbnailProvider(QObject):
         parent: QObject | None = None,
         size: int = 128,
         keep: int = 3000,
+        priority: ReceivePriority = NEVER,
     ) -> None:
         super().__init__(parent)
         self._render = render
+        self._priority = priority
         self._workers = workers
         self.size = size
         self._keep = keep
@@ -101,7 +105,12 @@ class ThumbnailProvider(QObject):
 
     def _start(self, instance_id: int, request: ThumbRequest) -> None:
         def work() -> Any:
-            return self._render(Path(request.path), request.sop_uid, self.size)
+            started = time.monotonic()
+            try:
+                return self._render(Path(request.path), request.sop_uid, self.size)
+            finally:
+                # On the render thread, before the next one starts: thumbnails give way to receiving.
+                self._priority.give_way(time.monotonic() - started, lambda: self._workers.closed)
 
         def done(rendered: Any) -> None:
             self._finished(instance_id, rendered)

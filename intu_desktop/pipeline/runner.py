@@ -25,6 +25,7 @@ from intu_desktop.index.db import Index, dumps
 from intu_desktop.index.instances import get_instance, iso_time, pending_instance_ids, set_pipeline_status
 from intu_desktop.pipeline import fhir_check
 from intu_desktop.pipeline.message import body_from_file, build_context, build_message
+from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def _save_run(conn: Any, run: RunResult) -> int:
 
 class Pipeline:
     def __init__(self, index: Index, bus: EventBus, project: Any, data_dir: Path, delivery: Any = None,
-                 *, workers: int = 2, node_runtime: Any = None, python_runtime: Any = None) -> None:
+                 *, workers: int = 2, node_runtime: Any = None, python_runtime: Any = None,
+                 priority: ReceivePriority = NEVER) -> None:
         self.index = index
         self.bus = bus
         self.project = project
@@ -82,6 +84,8 @@ class Pipeline:
         self._python = python_runtime
         self._owns_runtimes = node_runtime is None and python_runtime is None
         self._running = False
+        self._priority = priority
+        self._warmed = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -96,9 +100,8 @@ class Pipeline:
             from intu_desktop.pipeline.runtimes import PythonRuntime
 
             self._python = PythonRuntime(pool_size=self._workers)
-        if any(getattr(ch, "transformer", None) is not None for ch in getattr(self.project, "channels", [])):
-            # Only a transformer's output is checked as FHIR; without one the import can wait.
-            threading.Thread(target=fhir_check.warm_up, name="fhir-warm-up", daemon=True).start()
+        self._warmed.clear()
+        threading.Thread(target=self._warm_up, name="pipeline-warm-up", daemon=True).start()
         for i in range(self._workers):
             t = threading.Thread(target=self._work, name=f"pipeline-{i}", daemon=True)
             t.start()
@@ -123,6 +126,40 @@ class Pipeline:
                 if rt is not None:
                     rt.close()
             self._node = self._python = None
+
+    def _warm_up(self) -> None:
+        """Load every channel's scripts in every worker and build the FHIR check, in the
+        background at start: otherwise the first message of each worker pays for it (about
+        0.7 s of CPU per Node worker with a TypeScript transformer) while a study arrives."""
+        started = time.monotonic()
+        scripts = [script for ch in getattr(self.project, "channels", []) if getattr(ch, "enabled", True)
+                   for script in (getattr(ch, "validator", None), getattr(ch, "transformer", None))
+                   if script is not None]
+        problems: list[str] = []
+        try:
+            for script in scripts:
+                if not self._running:
+                    return
+                runtime = self._runtime(script)
+                if not runtime.available()[0]:
+                    continue  # the run reports it, with the words to fix it
+                problems += [r.error or "" for r in runtime.warm(Path(script.entrypoint)) if not r.ok]
+            if any(getattr(ch, "transformer", None) is not None for ch in getattr(self.project, "channels", [])):
+                fhir_check.warm_up()  # only a transformer's output is checked as FHIR
+            if not self._running:
+                return  # stopped meanwhile: its runtimes are closed, their "errors" mean nothing
+            for problem in problems:
+                log.warning("a channel script did not load at start (its runs will say why): %s", problem[:300])
+            log.info("pipeline ready: %d script(s) loaded in %.0f ms", len(scripts),
+                     (time.monotonic() - started) * 1000)
+        except Exception:  # a warm-up is an optimisation: the first message does it anyway
+            log.exception("pipeline warm-up failed")
+        finally:
+            self._warmed.set()
+
+    def wait_warm(self, timeout: float = 60.0) -> bool:
+        """For tests and tools: wait until the start-up warm-up is over."""
+        return self._warmed.wait(timeout)
 
     def submit(self, instance_id: int) -> None:
         """Called on the association's thread: only enqueues."""
@@ -151,11 +188,15 @@ class Pipeline:
             try:
                 if item is None:
                     return
+                started = time.monotonic()
                 self.process(item[0], reread=item[1])
             except Exception:
                 log.exception("pipeline run failed for instance %s", item and item[0])
             finally:
                 self._queue.task_done()
+            if item is not None:
+                # Outside task_done: a pause is not work in progress (wait_idle, reprocess).
+                self._priority.give_way(time.monotonic() - started, lambda: not self._running)
 
     # -- one run -----------------------------------------------------------------
     def _channel(self, channel_id: str) -> Any:

@@ -188,6 +188,31 @@ def test_thumbnail_list_model(qtmodeltester, qtbot, workers):
     qtmodeltester.check(model, force_py=True)
 
 
+def test_thumbnails_give_way_to_receiving_on_the_render_thread(qtbot, workers):
+    import threading
+
+    from intu_desktop.gui.thumbnail_provider import ThumbnailProvider, ThumbRequest
+    from intu_desktop.receive_priority import ReceivePriority
+    from intu_desktop.thumbnails import render_thumbnail
+
+    gui_thread = threading.current_thread()
+    calls: list[tuple[float, bool]] = []
+
+    class Recording(ReceivePriority):
+        def give_way(self, busy_s, stopping=lambda: False):  # type: ignore[no-untyped-def]
+            calls.append((busy_s, threading.current_thread() is gui_thread))
+            return 0.0
+
+    provider = ThumbnailProvider(lambda path, _sop, size: render_thumbnail(path, size), workers,
+                                 priority=Recording())
+    ct = get_testdata_file("CT_small.dcm")
+    for i in range(3):
+        provider.get(ThumbRequest(i, ct, f"1.2.{i}"))
+    wait_for(qtbot, lambda: all(provider.peek(i) is not None for i in range(3)))
+    assert len(calls) == 3
+    assert all(busy > 0 and not on_gui for busy, on_gui in calls)
+
+
 def test_tag_tree_model(qtmodeltester):
     from intu_desktop.gui.models.tag_tree import TagTreeModel
     from intu_desktop.gui.tag_nodes import read_tag_tree

@@ -591,3 +591,54 @@ def test_transpiler_installed_into_data_dir_when_none_is_shipped(tmp_path: Path)
         assert (data / "node-toolchain" / "node_modules" / "typescript" / "package.json").is_file()
     finally:
         runtime.close()
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".py"])
+def test_warm_loads_the_script_in_every_worker_once_without_calling_it(tmp_path: Path, suffix: str) -> None:
+    """The pipeline warms its scripts at start: every worker imports (and transpiles) the
+    module, nothing is called, and the first real call does not load it again."""
+    marks = tmp_path / "loads.txt"
+    calls = tmp_path / "calls.txt"
+    if suffix == ".ts":
+        source = f"""
+            import fs from "node:fs";
+            fs.appendFileSync({json.dumps(str(marks))}, "loaded\\n");
+            export default function transform(msg: {{ body: string }}) {{
+              fs.appendFileSync({json.dumps(str(calls))}, "called\\n");
+              return {{ success: true, body: msg.body, contentType: "text/plain" }};
+            }}
+        """
+        runtime: Any = NodeRuntime(pool_size=2, cache_dir=tmp_path / "cache")
+    else:
+        source = f"""
+            from pathlib import Path
+            with open({str(marks)!r}, "a") as fh:
+                fh.write("loaded\\n")
+            def transform(msg):
+                with open({str(calls)!r}, "a") as fh:
+                    fh.write("called\\n")
+                return {{"success": True, "body": msg["body"], "contentType": "text/plain"}}
+        """
+        runtime = PythonRuntime(pool_size=2)
+    script = tmp_path / f"transformer{suffix}"
+    script.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    with runtime:
+        results = runtime.warm(script)
+        assert [r.ok for r in results] == [True, True], [(r.error, r.stack) for r in results]
+        assert len(runtime.worker_pids()) == 2
+        assert marks.read_text().splitlines() == ["loaded", "loaded"]
+        assert not calls.exists()
+        result = runtime.call(script, TRANSFORM_FUNCTION, [{"body": "x"}], TIMEOUT_S)
+        assert result.ok and result.value["body"] == "x"
+        assert marks.read_text().splitlines() == ["loaded", "loaded"]  # already loaded
+        assert calls.read_text().splitlines() == ["called"]
+
+
+def test_warm_reports_a_script_that_does_not_load(node: NodeRuntime, tmp_path: Path) -> None:
+    script = tmp_path / "broken.ts"
+    script.write_text("export default function transform(msg) { return ;;; }}\n", encoding="utf-8")
+    results = node.warm(script)
+    assert results and not any(r.ok for r in results)
+    assert all(r.error for r in results)
+    missing = node.warm(tmp_path / "missing.ts")
+    assert len(missing) == 1 and "script not found" in (missing[0].error or "")

@@ -238,3 +238,37 @@ def test_without_node_images_are_still_stored_and_the_run_says_why(tmp_path: Pat
     assert proc.returncode == 0
     assert "Node.js 18 or newer was not found: install it, or use runtime: python" in out
     assert list((data / "store").rglob("*.dcm"))
+
+
+def test_scripts_are_loaded_in_every_worker_at_start_not_by_the_first_study(start_runtime, tmp_path: Path,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    marks = tmp_path / "loads.txt"
+    channel = _channel(tmp_path, port, transformer="transformer.ts")
+    (channel.parent / "transformer.ts").write_text(
+        'import fs from "node:fs";\n'
+        f"fs.appendFileSync({json.dumps(str(marks))}, 'loaded\\n');\n"
+        + spec_transformer_source(), encoding="utf-8")
+    with caplog.at_level("INFO", logger="intu_desktop.pipeline.runner"):
+        rt = start_runtime(channel)
+        assert rt.pipeline.wait_warm(60)
+    assert marks.read_text().splitlines() == ["loaded", "loaded"]  # both Node workers, before any message
+    assert any("pipeline ready: 1 script(s) loaded" in r.getMessage() for r in caplog.records)
+    assert storescu(port, [CT]).returncode == 0
+    assert _current_run(rt, CT_SOP)["status"] == "ok"
+    assert marks.read_text().splitlines() == ["loaded", "loaded"]
+
+
+def test_a_script_that_fails_to_load_at_start_is_logged_and_its_runs_say_why(start_runtime, tmp_path: Path,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    channel = _channel(tmp_path, port, transformer="transformer.ts")
+    (channel.parent / "transformer.ts").write_text("export default function (msg) { return ;;; }}\n",
+                                                   encoding="utf-8")
+    with caplog.at_level("INFO", logger="intu_desktop.pipeline.runner"):
+        rt = start_runtime(channel)
+        assert rt.pipeline.wait_warm(60)
+    assert any("did not load at start" in r.getMessage() for r in caplog.records)
+    assert storescu(port, [CT]).returncode == 0  # the image is received all the same
+    run = _current_run(rt, CT_SOP)
+    assert run["status"] == "error" and run["error"]

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from intu_desktop.config import ChannelConfig
-from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
+from intu_desktop.dicom.scp import ListenerStartError
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,7 @@ def restart_listener(runtime: Any, channel: ChannelConfig) -> tuple[bool, str]:
     _replace_in_project(runtime.project, channel)
     if not channel.runnable:
         return True, f"channel {channel.id} stopped: {_why_not_running(channel)}"
-    pipeline = getattr(runtime, "pipeline", None)
-    listener = ChannelListener(
-        channel,
-        store=runtime.store,
-        index=runtime.index,
-        bus=runtime.bus,
-        ingest=pipeline.submit if pipeline is not None else (lambda _id: None),
-        host=runtime.host,
-    )
+    listener = runtime.new_listener(channel)
     runtime.listeners[channel.id] = listener  # kept on failure: its state shows the reason
     try:
         listener.start()

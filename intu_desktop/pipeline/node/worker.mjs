@@ -155,6 +155,11 @@ async function handle(request) {
     let name = null;
     try {
       const mod = await loadEntrypoint(request.entrypoint);
+      if (request.load_only) {
+        // Warm-up: the module is loaded (and transpiled) ahead of its first message.
+        response = { type: "result", id: call.id, ok: true, value: null, function: null };
+        return;
+      }
       const [picked, fn] = pickFunction(mod, request.function, request.entrypoint);
       name = picked;
       send({ type: "started", id: call.id, function: name });

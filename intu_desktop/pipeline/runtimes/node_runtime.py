@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any
 
 from intu_desktop.pipeline.runtimes.pool import PooledRuntime, WorkerPool
 from intu_desktop.pipeline.runtimes.result import CallResult, RuntimeUnavailable
@@ -99,24 +98,17 @@ class NodeRuntime(PooledRuntime):
         return True, f"Node.js {match[0]} ({node})"
 
     # -- calls ----------------------------------------------------------------------------
-    def call(
-        self, entrypoint: Path, function: str, args: list[Any], timeout_s: float
-    ) -> CallResult:
-        """Run ``function`` of ``entrypoint`` with ``args``; never raises for script failures.
-
-        Raises RuntimeUnavailable only when Node.js itself is missing or too old.
-        """
+    def _prepare(self, entry: Path) -> CallResult | None:
+        """Raises RuntimeUnavailable only when Node.js itself is missing or too old."""
         ok, reason = self.available()
         if not ok:
             raise RuntimeUnavailable(reason)
-        entry = Path(entrypoint).absolute()
-        if not entry.is_file():
-            return CallResult(ok=False, error=f"script not found: {entry}")
-        if entry.suffix in TYPESCRIPT_SUFFIXES:
-            problem = self._toolchain.ensure_for(entry)
-            if problem:
-                return CallResult(ok=False, error=problem)
-        return self._run(entry, function, args, timeout_s)
+        problem = super()._prepare(entry)
+        if problem is None and entry.suffix in TYPESCRIPT_SUFFIXES:
+            missing = self._toolchain.ensure_for(entry)
+            if missing:
+                problem = CallResult(ok=False, error=missing)
+        return problem
 
     # -- workers --------------------------------------------------------------------------
     def _spawn(self) -> WorkerProcess:

@@ -48,24 +48,51 @@ class WorkerPool:
     def run(self, request: dict[str, Any], timeout_s: float, load_timeout_s: float) -> CallResult:
         slot = self._idle.get()
         try:
-            with self._lock:
-                if self._closed:
-                    return CallResult(ok=False, error="the script runtime is closed")
-                worker = slot.worker
-                if worker is None or not worker.alive:
-                    if worker is not None:
-                        worker.kill()  # reap a process that died while idle
-                    try:
-                        worker = slot.worker = self._start()
-                    except OSError as exc:
-                        slot.worker = None
-                        return CallResult(ok=False, error=f"could not start a worker: {exc}")
-            result = worker.call(request, timeout_s, load_timeout_s)
-            if result.timed_out or result.crashed:
-                self._replace(slot, worker)
-            return result
+            return self._call_on(slot, request, timeout_s, load_timeout_s)
         finally:
             self._idle.put(slot)
+
+    def run_on_each(self, request: dict[str, Any], load_timeout_s: float) -> list[CallResult]:
+        """Run `request` once on every worker, in parallel, starting the ones not started.
+
+        For warm-ups: each worker loads a script before its first message needs it. All
+        slots are taken first (waiting for any call in progress), so none is served twice.
+        """
+        slots = [self._idle.get() for _ in self._slots]
+        results: list[CallResult] = []
+
+        def one(slot: _Slot) -> None:
+            try:
+                results.append(self._call_on(slot, request, load_timeout_s, load_timeout_s))
+            finally:
+                self._idle.put(slot)
+
+        threads = [threading.Thread(target=one, args=(slot,), name="worker-warm-up", daemon=True)
+                   for slot in slots]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    def _call_on(self, slot: _Slot, request: dict[str, Any], timeout_s: float,
+                 load_timeout_s: float) -> CallResult:
+        with self._lock:
+            if self._closed:
+                return CallResult(ok=False, error="the script runtime is closed")
+            worker = slot.worker
+            if worker is None or not worker.alive:
+                if worker is not None:
+                    worker.kill()  # reap a process that died while idle
+                try:
+                    worker = slot.worker = self._start()
+                except OSError as exc:
+                    slot.worker = None
+                    return CallResult(ok=False, error=f"could not start a worker: {exc}")
+        result = worker.call(request, timeout_s, load_timeout_s)
+        if result.timed_out or result.crashed:
+            self._replace(slot, worker)
+        return result
 
     def _start(self) -> WorkerProcess:
         worker = self._spawn()
@@ -109,9 +136,30 @@ class PooledRuntime:
     _pool: WorkerPool
     _load_timeout_s: float
 
-    def _run(self, entry: Path, function: str, args: list[Any], timeout_s: float) -> CallResult:
+    def _prepare(self, entry: Path) -> CallResult | None:
+        """Before a call: a failed result when ``entry`` cannot run (missing, no transpiler)."""
+        if not entry.is_file():
+            return CallResult(ok=False, error=f"script not found: {entry}")
+        return None
+
+    def call(self, entrypoint: Path, function: str, args: list[Any], timeout_s: float) -> CallResult:
+        """Run ``function`` (a name or "auto:transform"/"auto:validate") of ``entrypoint`` with
+        ``args``; never raises for script failures."""
+        entry = Path(entrypoint).absolute()
+        problem = self._prepare(entry)
+        if problem is not None:
+            return problem
         request = {"entrypoint": str(entry), "function": function, "args": list(args)}
         return self._pool.run(request, timeout_s, self._load_timeout_s)
+
+    def warm(self, entrypoint: Path) -> list[CallResult]:
+        """Start every worker and load ``entrypoint`` in it without calling anything, so the
+        first message does not pay for the process start, the transpile and the imports."""
+        entry = Path(entrypoint).absolute()
+        problem = self._prepare(entry)
+        if problem is not None:
+            return [problem]
+        return self._pool.run_on_each({"entrypoint": str(entry), "load_only": True}, self._load_timeout_s)
 
     def close(self) -> None:
         """Stop every worker; idempotent."""

@@ -6,11 +6,9 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
 
 import intu_desktop
 from intu_desktop.pipeline.runtimes.pool import PooledRuntime, WorkerPool
-from intu_desktop.pipeline.runtimes.result import CallResult
 from intu_desktop.pipeline.runtimes.worker_process import WorkerProcess
 
 DEFAULT_LOAD_TIMEOUT_S = 30.0
@@ -34,15 +32,6 @@ class PythonRuntime(PooledRuntime):
 
     def available(self) -> tuple[bool, str]:
         return True, f"Python {platform.python_version()} ({self._python})"
-
-    def call(
-        self, entrypoint: Path, function: str, args: list[Any], timeout_s: float
-    ) -> CallResult:
-        """Run ``function`` (a name or "auto:transform"/"auto:validate") of ``entrypoint``."""
-        entry = Path(entrypoint).absolute()
-        if not entry.is_file():
-            return CallResult(ok=False, error=f"script not found: {entry}")
-        return self._run(entry, function, args, timeout_s)
 
     def _spawn(self) -> WorkerProcess:
         env = dict(os.environ)

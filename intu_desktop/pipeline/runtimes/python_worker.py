@@ -219,6 +219,8 @@ class Worker:
         try:
             path = request["entrypoint"]
             module = self._scripts.load(path)
+            if request.get("load_only"):  # warm-up: imported ahead of its first message
+                return {"type": "result", "id": call_id, "ok": True, "value": None, "function": None}
             name, fn = pick_function(module, request.get("function", ""), path)
             self._protocol.send({"type": "started", "id": call_id, "function": name})
             value = fn(*fit_args(fn, list(request.get("args") or [])))

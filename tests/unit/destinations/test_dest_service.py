@@ -251,3 +251,22 @@ def test_reloaded_configuration_applies_to_the_next_attempt(index: Index, start_
     assert service.retry(delivery_id)
     wait_status(index, [delivery_id], "delivered")
     assert http_peer.received[-1].headers["X-Fixed"] == "yes"
+
+
+def test_each_attempt_gives_way_to_receiving_and_stop_ends_a_pause(index: Index, bus: EventBus, http_peer,
+                                                                   tmp_path: Path) -> None:
+    from intu_desktop.receive_priority import ReceivePriority
+
+    # Objects arriving all the time, and a pause of up to a minute after every attempt.
+    priority = ReceivePriority(share=0.001, quiet_s=600.0, max_pause_s=60.0)
+    priority.note_receive()
+    project = make_project([_http(http_peer)])
+    service = DeliveryService(index, bus, project, tmp_path, priority=priority)
+    ids = enqueue(index, service, project, body='{"n": 1}')
+    service.start()
+    wait_status(index, ids, "delivered")
+    time.sleep(0.2)  # the worker is now in its pause (it began right after the attempt)
+    service.stop()  # which must end at the stop, not after a minute
+    assert not [t for t in service._threads if t.is_alive()]
+    assert priority.paused_s > 0
+    assert len(http_peer.received) == 1
