@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # While receiving, a background worker is busy at most this part of its time.
 DEFAULT_SHARE = 0.1

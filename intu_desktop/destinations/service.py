@@ -33,8 +33,8 @@ from intu_desktop.destinations.factory import build_destination
 from intu_desktop.destinations.secrets import SecretMasker
 from intu_desktop.destinations.settings import SettingsError
 from intu_desktop.events import EventBus
-from intu_desktop.receive_priority import NEVER, ReceivePriority
 from intu_desktop.index.db import Index
+from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,14 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, Q
 from intu_desktop import __version__, events
 from intu_desktop.events import Event
 from intu_desktop.gui import settings as layout
+from intu_desktop.gui.about_dialog import AboutDialog
 from intu_desktop.gui.bridge import EventBridge
+from intu_desktop.gui.export_dialog import ExportDialog
 from intu_desktop.gui.formatting import start_of_today
 from intu_desktop.gui.icons import state_icon
 from intu_desktop.gui.qt_compat import RefcountGuard
 from intu_desktop.gui.thumbnail_provider import ThumbnailProvider
+from intu_desktop.gui.troubleshoot import AssociationInspector, RemoteNodesView, TroubleshootTools
 from intu_desktop.gui.views.associations_view import AssociationsView
 from intu_desktop.gui.views.channels_panel import ChannelsPanel
 from intu_desktop.gui.views.instance_detail import InstanceDetail
@@ -34,9 +37,6 @@ from intu_desktop.gui.views.thumbnails_view import LiveStrip, ThumbnailGrid
 from intu_desktop.gui.views.transform_view import TransformView
 from intu_desktop.gui.views.tray import Tray
 from intu_desktop.gui.workers import Workers
-from intu_desktop.gui.about_dialog import AboutDialog
-from intu_desktop.gui.export_dialog import ExportDialog
-from intu_desktop.gui.troubleshoot import AssociationInspector, RemoteNodesView, TroubleshootTools
 from intu_desktop.index.db import Index
 from intu_desktop.receive_priority import NEVER
 from intu_desktop.thumbnails import ThumbnailCache

@@ -22,7 +22,12 @@ from typing import Any
 from intu_desktop import events
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index, dumps
-from intu_desktop.index.instances import get_instance, iso_time, pending_instance_ids, set_pipeline_status
+from intu_desktop.index.instances import (
+    get_instance,
+    iso_time,
+    pending_instance_ids,
+    set_pipeline_status,
+)
 from intu_desktop.pipeline import fhir_check
 from intu_desktop.pipeline.message import body_from_file, build_context, build_message
 from intu_desktop.receive_priority import NEVER, ReceivePriority
