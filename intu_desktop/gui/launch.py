@@ -78,6 +78,7 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
     failures = runtime.start()
     window = MainWindow(runtime, QSettings(layout.ORGANIZATION, layout.APPLICATION))
     watchdog = UiWatchdog(window)
+    window.watch(watchdog)
     stopping = False
 
     def quit_app() -> None:

@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.bridge.events_ready.connect(self._on_events)
+        self.bridge.interval_changed.connect(self.instances.set_live_interval)
         self.instances.instance_selected.connect(self.show_instance)
         self.instances.study_selected.connect(self.grid.show_study)
         self.grid.instance_activated.connect(self._activate_instance)
@@ -349,6 +350,11 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.request_quit()
+
+    def watch(self, watchdog: Any) -> None:
+        """A heartbeat that comes late (the GUI thread short of CPU or GIL) makes the event
+        bridge update the views less often until things calm down."""
+        watchdog.strained.connect(self.bridge.note_strain)
 
     def shutdown(self) -> None:
         """Save the layout and stop everything the window started. Idempotent."""

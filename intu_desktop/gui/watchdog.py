@@ -22,12 +22,15 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
 BEAT_MS = 50
 STALL_MS = 100
+# A heartbeat this late means the GUI thread is short of CPU or GIL: `strained` says so (the
+# event bridge then updates the views less often), well before a stall is reported.
+STRAINED_MS = 50
 # A loop blocked this long is reported while still blocked, in case it never returns.
 REPORT_ONGOING_MS = 5000
 
@@ -64,6 +67,8 @@ def _schedstat(native_id: int) -> tuple[float, float] | None:
 
 
 class UiWatchdog(QObject):
+    strained = Signal()  # GUI thread: the last heartbeat came more than STRAINED_MS late
+
     def __init__(
         self, parent: QObject | None = None, *, beat_ms: int = BEAT_MS, stall_ms: int = STALL_MS
     ) -> None:
@@ -103,8 +108,11 @@ class UiWatchdog(QObject):
             self._thread = None
 
     def _beat(self) -> None:  # GUI thread
+        now = time.monotonic()
         with self._lock:
-            self._last_beat = time.monotonic()
+            previous, self._last_beat = self._last_beat, now
+        if previous and (now - previous - self._beat_s) * 1000 > STRAINED_MS:
+            self.strained.emit()
 
     def _watch(self) -> None:  # watchdog thread
         stalled_since = 0.0

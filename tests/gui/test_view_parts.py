@@ -207,3 +207,73 @@ def test_tag_tree_marks_private_tags_and_expands_sequences(name: str):
         assert any(n.private for n in nodes)
         pixel = [n for n in nodes if n.tag == "(7FE0,0010)"]
         assert pixel and pixel[0].value.startswith("<")  # bulk data shown by length, never read
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_event_bridge_updates_less_often_while_the_gui_thread_is_strained(qtbot):
+    from intu_desktop.events import EventBus
+    from intu_desktop.gui.bridge import CALM_S, DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, EventBridge
+
+    clock = _Clock()
+    bridge = EventBridge(EventBus(), clock=clock)
+    changes: list[int] = []
+    bridge.interval_changed.connect(changes.append)
+    try:
+        assert bridge.interval_ms == DEFAULT_INTERVAL_MS
+        bridge.note_strain()
+        bridge.note_strain()  # the same interval: one hiccup is one step
+        assert changes == [2 * DEFAULT_INTERVAL_MS]
+        for _ in range(10):  # strained on and on: up to the cap, no further
+            clock.now += 2.0
+            bridge.note_strain()
+        assert bridge.interval_ms == MAX_INTERVAL_MS == changes[-1]
+        clock.now += CALM_S / 2
+        bridge._relax()
+        assert bridge.interval_ms == MAX_INTERVAL_MS  # not calm for long enough yet
+        steps = 0
+        while bridge.interval_ms > DEFAULT_INTERVAL_MS:
+            clock.now += CALM_S
+            bridge._relax()
+            steps += 1
+        assert bridge.interval_ms == DEFAULT_INTERVAL_MS and steps > 1  # back a step at a time
+    finally:
+        bridge.close()
+
+
+def test_a_late_heartbeat_says_the_gui_thread_is_strained(qtbot):
+    import time
+
+    from intu_desktop.gui.watchdog import UiWatchdog
+
+    watchdog = UiWatchdog()
+    strained: list[bool] = []
+    watchdog.strained.connect(lambda: strained.append(True))
+    watchdog._beat()  # the first beat has nothing to compare with
+    watchdog._beat()  # on time
+    assert strained == []
+    watchdog._last_beat = time.monotonic() - 0.3  # the loop was blocked 300 ms
+    watchdog._beat()
+    assert strained == [True]
+
+
+def test_the_window_backs_off_its_live_views_when_its_watchdog_is_strained(qtbot, window):
+    from intu_desktop.gui.models.instance_table import LIVE_REFRESH_MS
+    from intu_desktop.gui.watchdog import UiWatchdog
+
+    watchdog = UiWatchdog(window)
+    window.watch(watchdog)
+    model = window.instances.model
+    assert model._live_timer.interval() == LIVE_REFRESH_MS
+    for _ in range(4):
+        watchdog.strained.emit()
+        window.bridge._last_step -= 10  # let every strain count as a new step
+    assert window.bridge.interval_ms > 150
+    assert model._live_timer.interval() == 2 * window.bridge.interval_ms
+    assert window.instances.tree_model._timer.interval() == 2 * window.bridge.interval_ms

@@ -238,8 +238,12 @@ class InstanceTableModel(QAbstractTableModel):
     def cached_row(self, instance_id: int) -> InstanceRow | None:
         return self._cache.get(instance_id)
 
+    def set_live_interval(self, bridge_ms: int) -> None:
+        """Re-query less often while the GUI thread is short of time (EventBridge backs off)."""
+        self._live_timer.setInterval(max(LIVE_REFRESH_MS, 2 * bridge_ms))
+
     def refresh_soon(self) -> None:
-        """New rows arrived: re-query, at most every LIVE_REFRESH_MS."""
+        """New rows arrived: re-query, at most every LIVE_REFRESH_MS (longer under load)."""
         if not self._live_timer.isActive():
             self._live_timer.start()
 

@@ -223,6 +223,10 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
             self._generation += 1
             self.refresh()
 
+    def set_live_interval(self, bridge_ms: int) -> None:
+        """Re-query less often while the GUI thread is short of time (EventBridge backs off)."""
+        self._timer.setInterval(max(LIVE_REFRESH_MS, 2 * bridge_ms))
+
     def refresh_soon(self) -> None:
         if not self._timer.isActive():
             self._timer.start()

@@ -127,6 +127,10 @@ class InstancesView(QWidget):
         if self.grouped:
             self.tree_model.set_filter(instance_filter)
 
+    def set_live_interval(self, bridge_ms: int) -> None:
+        self.model.set_live_interval(bridge_ms)
+        self.tree_model.set_live_interval(bridge_ms)
+
     def refresh_choices(self) -> None:
         def work() -> tuple[list[str], list[str]]:
             return distinct_values(self._index, "modality"), distinct_values(
