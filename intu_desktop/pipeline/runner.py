@@ -199,8 +199,9 @@ class Pipeline:
                 log.exception("pipeline run failed for instance %s", item and item[0])
             finally:
                 self._queue.task_done()
-            if item is not None:
-                # Outside task_done: a pause is not work in progress (wait_idle, reprocess).
+            if item is not None and not item[1]:
+                # Outside task_done: a pause is not work in progress (wait_idle). A reprocess
+                # (item[1]) is someone waiting for an answer: it does not give way.
                 self._priority.give_way(time.monotonic() - started, lambda: not self._running)
 
     # -- one run -----------------------------------------------------------------

@@ -48,18 +48,37 @@ def test_pipeline_and_deliveries_give_way_while_a_study_arrives_and_still_finish
     assert rt.priority.paused_s > 0
 
 
-def test_nothing_pauses_when_nothing_arrives(start_runtime, tmp_path: Path) -> None:
+def test_a_reprocess_someone_asked_for_does_not_give_way(start_runtime, tmp_path: Path) -> None:
+    from intu_desktop.pipeline.runner import Pipeline
+    from intu_desktop.receive_priority import ReceivePriority
+
+    class Recording(ReceivePriority):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def give_way(self, busy_s, stopping=lambda: False):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            return 0.0
+
     port = free_port()
-    rt = start_runtime(_channel(tmp_path, port))
+    rt = start_runtime(_channel(tmp_path, port), with_pipeline=False)
     files = copies_with_new_uids(CT, tmp_path / "study", 3)
     assert storescu(port, files).returncode == 0
-    rt.priority.quiet_s = 0.0  # from here on nothing counts as arriving
-    rt.pipeline.reprocess([row[0] for row in rt.index.query("SELECT id FROM instances")])
-    assert rt.pipeline.wait_idle(60)
-    paused = rt.priority.paused_s
-    rt.pipeline.reprocess([row[0] for row in rt.index.query("SELECT id FROM instances")])
-    assert rt.pipeline.wait_idle(60)
-    assert rt.priority.paused_s == paused
+    ids = [row[0] for row in rt.index.query("SELECT id FROM instances ORDER BY id")]
+    priority = Recording()
+    pipeline = Pipeline(rt.index, rt.bus, rt.project, tmp_path / "p", None, workers=1, priority=priority)
+    pipeline.start()  # the stored instances were never run: resumed at start, and they give way
+    try:
+        wait_for(lambda: priority.calls == len(ids), timeout=60)
+        priority.calls = 0
+        pipeline.reprocess(ids)  # asked for by someone: no pauses
+        pipeline.submit(ids[0])  # a fresh arrival: gives way; one worker, so it runs last
+        wait_for(lambda: priority.calls >= 1, timeout=60)
+        assert priority.calls == 1
+        assert rt.index.query("SELECT count(*) FROM pipeline_runs")[0][0] == 2 * len(ids) + 1
+    finally:
+        pipeline.stop()
 
 
 def test_stop_is_not_held_up_by_a_worker_giving_way(start_runtime, tmp_path: Path) -> None:
