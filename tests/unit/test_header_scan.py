@@ -117,8 +117,12 @@ def test_declines_what_it_does_not_handle(tmp_path: Path) -> None:
     not_part10.write_bytes(b"\x08\x00\x16\x00" + b"\x00" * 200)
     assert SCANNER.read(not_part10) is None
     good = _write(tmp_path, ExplicitVRLittleEndian, nested=True)
+    data = good.read_bytes()
+    sequence = data.index(b"\x08\x00\x40\x11SQ")  # (0008,1140) ReferencedImageSequence
     truncated = tmp_path / "cut.dcm"
-    truncated.write_bytes(good.read_bytes()[:400])  # cut inside the sequence
+    # Cut inside the sequence (a fixed offset could land on an element boundary: the UIDs'
+    # lengths vary, and a data set cut between two elements is a complete, shorter one).
+    truncated.write_bytes(data[:sequence + 30])
     assert SCANNER.read(truncated) is None
 
 
