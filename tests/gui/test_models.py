@@ -95,6 +95,68 @@ def test_instance_table_model(qtmodeltester, qtbot, index, workers):
     model.stop()
 
 
+def _shown_ids(model: Any) -> list[int]:
+    while model.canFetchMore():
+        model.fetchMore()
+    return [model.instance_id(r) for r in range(model.rowCount())]
+
+
+def _full_query_ids(index: Any) -> list[int]:
+    from intu_desktop.gui.models.instance_query import InstanceQuery, fetch_ids
+
+    return fetch_ids(index, InstanceQuery())
+
+
+def test_live_refresh_reads_only_the_new_rows_and_keeps_the_exact_order(
+    qtmodeltester, qtbot, index, workers, monkeypatch
+):
+    """With the default sort (newest first) a live refresh asks the index for what is newer
+    than its top, not for every id again; whatever the refresh reads, the rows and their
+    order are those of a full query, and row_of() agrees with them."""
+    from intu_desktop.gui.models import instance_table
+    from intu_desktop.gui.models.instance_table import InstanceTableModel
+
+    base = time.time() - 1000
+    insert_rows(index, [{**synthetic(i), "received_at": base + i} for i in range(30)])
+    model = InstanceTableModel(index, workers, page_size=16)
+    full_reads: list[int] = []
+    real_fetch_ids = instance_table.fetch_ids
+    monkeypatch.setattr(instance_table, "fetch_ids", lambda *a: full_reads.append(1) or real_fetch_ids(*a))
+
+    def refresh() -> None:
+        with qtbot.waitSignal(model.refreshed):
+            model.refresh()
+        ids = _shown_ids(model)
+        assert ids == _full_query_ids(index)
+        assert all(model.row_of(row_id) == row for row, row_id in enumerate(ids))
+
+    refresh()
+    assert len(full_reads) == 1  # the first load reads everything
+    insert_rows(index, [{**synthetic(100 + i), "received_at": base + 100 + i} for i in range(3)])
+    refresh()
+    insert_rows(index, [{**synthetic(200), "received_at": base + 200}])
+    refresh()
+    refresh()  # nothing new
+    assert len(full_reads) == 1  # arrivals only, three times
+    qtmodeltester.check(model, force_py=True)
+
+    # An arrival that sorts below the top (its clock was behind): everything is read again.
+    insert_rows(index, [{**synthetic(300), "received_at": base + 50}])
+    refresh()
+    assert len(full_reads) == 2
+    # A re-sent instance updated in place moves to the top: read again, and in order.
+    oldest = _full_query_ids(index)[-1]
+    index.write(lambda c: c.execute("UPDATE instances SET received_at = ? WHERE id = ?", (base + 500, oldest)))
+    refresh()
+    assert len(full_reads) == 3 and model.instance_id(0) == oldest
+    # More arrivals than a page at once: read again (the view starts from the first page).
+    insert_rows(index, [{**synthetic(400 + i), "received_at": base + 600 + i} for i in range(20)])
+    refresh()
+    assert len(full_reads) == 4
+    qtmodeltester.check(model, force_py=True)
+    model.stop()
+
+
 def test_study_tree_model(qtmodeltester, qtbot, index, workers):
     from intu_desktop.gui.models.study_tree import StudyTreeModel
 

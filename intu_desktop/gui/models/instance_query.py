@@ -136,6 +136,33 @@ def fetch_ids(index: Index, query: InstanceQuery) -> list[int]:
     return [int(r[0]) for r in index.query(sql, params)]
 
 
+def arrivals_first(query: InstanceQuery) -> bool:
+    """Whether new arrivals always sort first: the newest received at the top (the default)."""
+    return query.sort_column == DEFAULT_SORT and query.descending
+
+
+def fetch_newer(index: Index, query: InstanceQuery, after_id: int, after_time: float) -> list[tuple[int, float]]:
+    """(id, received time) of the rows a view showing ids up to `after_id`, the newest received
+    at `after_time`, has not seen at its top: new rows (a higher id) and rows a re-sent instance
+    updated in place (a later received time), newest first (the `arrivals_first` sort).
+
+    Two range lookups, one on the id and one on the received_at index, merged here: as one
+    query (an OR, or a UNION with its ORDER BY) SQLite scans the whole received_at index.
+    """
+    where, params = query.filter.where()
+    also = where + " AND " if where else ""
+    found: dict[int, float] = {}
+    for condition, value in (("id > ?", after_id), ("received_at > ?", after_time)):
+        sql = f"SELECT id, received_at FROM instances WHERE {also}{condition}"
+        found.update((int(r[0]), float(r[1] or 0.0)) for r in index.query(sql, [*params, value]))
+    return sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
+
+
+def received_at(index: Index, instance_id: int) -> float | None:
+    rows = index.query("SELECT received_at FROM instances WHERE id = ?", (instance_id,))
+    return float(rows[0][0] or 0.0) if rows else None
+
+
 def fetch_rows(index: Index, ids: Sequence[int]) -> dict[int, InstanceRow]:
     rows: dict[int, InstanceRow] = {}
     # SQLite's default limit on host parameters is 999 in old builds: stay under it.

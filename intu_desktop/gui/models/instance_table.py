@@ -34,9 +34,12 @@ from intu_desktop.gui.models.instance_query import (
     InstanceQuery,
     InstanceRow,
     RowPlan,
+    arrivals_first,
     fetch_ids,
+    fetch_newer,
     fetch_rows,
     plan_change,
+    received_at,
 )
 from intu_desktop.gui.models.roles import role_items
 from intu_desktop.gui.workers import Workers
@@ -70,10 +73,14 @@ _TRANSFER_SYNTAX = COLUMN_INDEX["transfer_syntax"]
 @dataclass
 class _Refresh:
     generation: int
+    query: InstanceQuery
     ids: list[int]
     plan: RowPlan
     rows: dict[int, InstanceRow]
-    row_of: dict[int, int]
+    # id -> place counted from the end of ids: prepending rows leaves the others' places alone
+    positions: dict[int, int]
+    merge: bool  # positions holds only the prepended rows, to add to the known ones
+    newest_id: int
 
 
 class InstanceTableModel(QAbstractTableModel):
@@ -95,7 +102,9 @@ class InstanceTableModel(QAbstractTableModel):
         self._page = max(1, page_size)
         self._query = InstanceQuery()
         self._ids: list[int] = []
-        self._row_of: dict[int, int] = {}
+        self._ids_query: InstanceQuery | None = None  # the query self._ids answer
+        self._pos: dict[int, int] = {}  # id -> place counted from the end of self._ids
+        self._newest_id = 0  # the highest id among self._ids
         self._exposed = 0
         self._cache: dict[int, InstanceRow] = {}
         self._requested: set[int] = set()
@@ -232,8 +241,11 @@ class InstanceTableModel(QAbstractTableModel):
         return self._ids[row] if 0 <= row < self._exposed else None
 
     def row_of(self, instance_id: int) -> int | None:
-        row = self._row_of.get(instance_id)
-        return row if row is not None and row < self._exposed else None
+        pos = self._pos.get(instance_id)
+        if pos is None:
+            return None
+        row = len(self._ids) - 1 - pos
+        return row if 0 <= row < self._exposed else None
 
     def cached_row(self, instance_id: int) -> InstanceRow | None:
         return self._cache.get(instance_id)
@@ -265,8 +277,10 @@ class InstanceTableModel(QAbstractTableModel):
         self._refresh_again = False
         generation, query, old_ids, page = self._generation, self._query, self._ids, self._page
         first_rows = max(self._page, self._exposed)
+        newest_id = self._newest_id
+        incremental = bool(old_ids) and self._ids_query == query and arrivals_first(query)
 
-        def work() -> _Refresh:
+        def everything() -> _Refresh:
             ids = fetch_ids(self._index, query)
             plan = plan_change(old_ids, ids)
             if plan.kind in ("prepend", "append") and plan.count > page:
@@ -275,8 +289,30 @@ class InstanceTableModel(QAbstractTableModel):
             if plan.kind == "append":
                 head = ids[len(old_ids) : len(old_ids) + self._page]
             rows = fetch_rows(self._index, head) if plan.kind != "same" else {}
-            row_of = {row_id: i for i, row_id in enumerate(ids)} if plan.kind != "same" else {}
-            return _Refresh(generation, ids, plan, rows, row_of)
+            n = len(ids)
+            positions = {row_id: n - 1 - i for i, row_id in enumerate(ids)} if plan.kind != "same" else {}
+            return _Refresh(generation, query, ids, plan, rows, positions, False, max(ids, default=0))
+
+        def arrivals() -> _Refresh | None:
+            """New rows at the top of the default sort: read those only, not every id again
+            (which costs ~0.4 s per refresh with 200,000 instances). None: read everything."""
+            top = received_at(self._index, old_ids[0])
+            if top is None:
+                return None
+            newer = fetch_newer(self._index, query, newest_id, top)
+            if not newer:
+                return _Refresh(generation, query, old_ids, RowPlan("same"), {}, {}, True, newest_id)
+            if len(newer) > page or newer[-1][1] < top or any(row_id <= newest_id for row_id, _t in newer):
+                return None  # many at once, one that sorts below the top, or a re-sent one moved up
+            fresh = [row_id for row_id, _t in newer]
+            ids = fresh + old_ids
+            n = len(ids)
+            positions = {row_id: n - 1 - j for j, row_id in enumerate(fresh)}
+            return _Refresh(generation, query, ids, RowPlan("prepend", len(fresh)),
+                            fetch_rows(self._index, fresh), positions, True, max(newest_id, *fresh))
+
+        def work() -> _Refresh:
+            return (arrivals() if incremental else None) or everything()
 
         self._workers.db(work, self._apply, self._failed)
 
@@ -316,11 +352,19 @@ class InstanceTableModel(QAbstractTableModel):
         if self._refresh_again:
             self.refresh()
 
+    def _take(self, result: _Refresh) -> None:
+        """The ids, their places and the newest id of a result (inside begin/end of a change)."""
+        self._ids, self._ids_query, self._newest_id = result.ids, result.query, result.newest_id
+        if result.merge:
+            self._pos.update(result.positions)
+        else:
+            self._pos = result.positions
+
     def _apply_plan(self, result: _Refresh) -> None:
         plan = result.plan
         if plan.kind == "prepend":
             self.beginInsertRows(QModelIndex(), 0, plan.count - 1)
-            self._ids, self._row_of = result.ids, result.row_of
+            self._take(result)
             self._exposed += plan.count
             self.endInsertRows()
         elif plan.kind == "append":
@@ -329,19 +373,21 @@ class InstanceTableModel(QAbstractTableModel):
                 # The id list changes inside begin/end only: a model tester or view that
                 # asks canFetchMore() from rowsAboutToBeInserted must see the old state.
                 self.beginInsertRows(QModelIndex(), self._exposed, self._exposed + more - 1)
-                self._ids, self._row_of = result.ids, result.row_of
+                self._take(result)
                 self._exposed += more
                 self.endInsertRows()
             else:
-                self._ids, self._row_of = result.ids, result.row_of
+                self._take(result)
         elif plan.kind == "reset":
             keep = self._exposed if self._loaded_once else 0
             self.beginResetModel()
-            self._ids, self._row_of = result.ids, result.row_of
+            self._take(result)
             self._exposed = min(len(self._ids), max(self._page, keep))
             self._requested.clear()
             self._wanted_rows.clear()
             self.endResetModel()
+        else:
+            self._ids_query = result.query  # the same ids answer this query too
 
     def _want(self, row: int) -> None:
         self._wanted_rows.add(row)
