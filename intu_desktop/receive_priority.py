@@ -40,7 +40,7 @@ class ReceivePriority:
         self._sleep = sleep
         self._last_receive = float("-inf")
         self._lock = threading.Lock()
-        self.paused_s = 0.0  # total time workers gave way (shown in logs and benchmarks)
+        self.paused_s = 0.0  # total time workers gave way (for tests and diagnostics)
 
     def note_receive(self) -> None:
         """An object (or an association) arrived. Called on the receive path: one store."""

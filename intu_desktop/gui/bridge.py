@@ -8,7 +8,7 @@ per tick instead of a thousand.
 
 The tick slows down when the GUI thread is short of CPU or of the GIL (ten modalities
 sending at once on two cores): a tick that comes late, or whose views took long to
-update, doubles the interval up to MAX_INTERVAL_MS; calm ticks bring it back. Each
+update, doubles the interval up to MAX_INTERVAL_MS; CALM_S of calm halves it again. Each
 update repaints the tables, and a repaint waits for the GIL once per visible cell, so
 fewer updates under load is what keeps clicks and scrolling answered at once.
 """
@@ -22,11 +22,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from intu_desktop.events import Event, EventBus
+from intu_desktop.gui.watchdog import STRAINED_MS  # a tick this late, or views busy this long
 
 DEFAULT_INTERVAL_MS = 150
 MAX_INTERVAL_MS = 1200
-# A tick this late, or views busy this long with one batch: the GUI thread is short of time.
-STRAINED_MS = 50.0
 # After this long without a strained tick the interval halves again.
 CALM_S = 5.0
 

@@ -38,7 +38,6 @@ from intu_desktop.gui.views.transform_view import TransformView
 from intu_desktop.gui.views.tray import Tray
 from intu_desktop.gui.workers import Workers
 from intu_desktop.index.db import Index
-from intu_desktop.receive_priority import NEVER
 from intu_desktop.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ class MainWindow(QMainWindow):
             self.workers,
             self,
             size=THUMBNAIL_SIZE,
-            priority=getattr(runtime, "priority", NEVER),
+            priority=runtime.priority,
         )
         self.log_handler = QueueLogHandler()
         logging.getLogger().addHandler(self.log_handler)

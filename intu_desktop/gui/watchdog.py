@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 BEAT_MS = 50
 STALL_MS = 100
-# A heartbeat this late means the GUI thread is short of CPU or GIL: `strained` says so (the
-# event bridge then updates the views less often), well before a stall is reported.
+# A heartbeat (or an event-bridge tick) this late means the GUI thread is short of CPU or
+# GIL: `strained` says so (the bridge then updates the views less often), well before a
+# stall is reported.
 STRAINED_MS = 50
 # A loop blocked this long is reported while still blocked, in case it never returns.
 REPORT_ONGOING_MS = 5000

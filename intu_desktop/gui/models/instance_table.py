@@ -70,6 +70,12 @@ _SOP_CLASS = COLUMN_INDEX["sop_class"]
 _TRANSFER_SYNTAX = COLUMN_INDEX["transfer_syntax"]
 
 
+def live_refresh_ms(bridge_ms: int) -> int:
+    """How often the live views re-query: less often while the GUI thread is short of time
+    (the event bridge's interval grows then), never more often than LIVE_REFRESH_MS."""
+    return max(LIVE_REFRESH_MS, 2 * bridge_ms)
+
+
 @dataclass
 class _Refresh:
     generation: int
@@ -251,8 +257,7 @@ class InstanceTableModel(QAbstractTableModel):
         return self._cache.get(instance_id)
 
     def set_live_interval(self, bridge_ms: int) -> None:
-        """Re-query less often while the GUI thread is short of time (EventBridge backs off)."""
-        self._live_timer.setInterval(max(LIVE_REFRESH_MS, 2 * bridge_ms))
+        self._live_timer.setInterval(live_refresh_ms(bridge_ms))
 
     def refresh_soon(self) -> None:
         """New rows arrived: re-query, at most every LIVE_REFRESH_MS (longer under load)."""

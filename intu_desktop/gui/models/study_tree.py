@@ -30,7 +30,12 @@ from intu_desktop.gui.models.instance_query import (
     InstanceRow,
     plan_change,
 )
-from intu_desktop.gui.models.instance_table import ID_ROLE, LIVE_REFRESH_MS, ROW_ROLE
+from intu_desktop.gui.models.instance_table import (
+    ID_ROLE,
+    LIVE_REFRESH_MS,
+    ROW_ROLE,
+    live_refresh_ms,
+)
 from intu_desktop.gui.models.roles import DISPLAY, FOREGROUND, USER, RoleAnswers
 from intu_desktop.gui.models.study_query import StudyRow, fetch_studies, fetch_study_instances
 from intu_desktop.gui.workers import Workers
@@ -224,8 +229,7 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
             self.refresh()
 
     def set_live_interval(self, bridge_ms: int) -> None:
-        """Re-query less often while the GUI thread is short of time (EventBridge backs off)."""
-        self._timer.setInterval(max(LIVE_REFRESH_MS, 2 * bridge_ms))
+        self._timer.setInterval(live_refresh_ms(bridge_ms))
 
     def refresh_soon(self) -> None:
         if not self._timer.isActive():
