@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from dicomtools import PROPOSE_FLAG, free_port, sample, spec_transformer_source, storescu, wait_for
+from dicomtools import (
+    PROPOSE_FLAG,
+    SPEC_CHANNEL,
+    free_port,
+    sample,
+    spec_transformer_source,
+    storescu,
+    wait_for,
+)
 from fhir_server import FhirServer
 from orthanc import Orthanc, orthanc_binary
 
@@ -70,29 +78,10 @@ def _project(root: Path, *, listen_port: int, fhir: FhirServer, pacs: Orthanc) -
         """), encoding="utf-8")
     channel = root / "src" / "channels" / "dicom-radiology-ingest"
     channel.mkdir(parents=True)
-    # The spec's "Complete Example", with a free port instead of 4104.
-    (channel / "channel.yaml").write_text(textwrap.dedent(f"""\
-        id: dicom-radiology-ingest
-        enabled: true
-        listener:
-          type: dicom
-          dicom:
-            port: {listen_port}
-            ae_title: INTU_SCP
-            calling_ae_titles:
-              - CT_SCANNER_1
-              - MR_SCANNER_2
-              - PACS_PRIMARY
-        validator:
-          runtime: node
-          entrypoint: validator.ts
-        transformer:
-          runtime: node
-          entrypoint: transformer.ts
-        destinations:
-          - fhir-imaging-api
-          - pacs-archive
-        """), encoding="utf-8")
+    # The spec's "Complete Example" (as users write it: comments, an unknown key), on a free port.
+    assert "    port: 4104\n" in SPEC_CHANNEL
+    (channel / "channel.yaml").write_text(SPEC_CHANNEL.replace("    port: 4104\n", f"    port: {listen_port}\n"),
+                                          encoding="utf-8")
     (channel / "transformer.ts").write_text(spec_transformer_source(), encoding="utf-8")
     (channel / "validator.ts").write_text(VALIDATOR, encoding="utf-8")
     return root
