@@ -1,5 +1,6 @@
 """How fast the instance table opens over a large index (issue 5; the functional test is
-tests/gui/test_instance_paging.py). Prints one table: build, first page, next pages, re-sort.
+tests/gui/test_instance_paging.py). Prints one table: build, first page, next pages, re-sort,
+and for the grouped view a read of every study against the live refresh of the arriving one.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/instance_model.py [--rows 200000]
 """
@@ -78,10 +79,24 @@ def main() -> int:
         per_page = (time.perf_counter() - start) / max(pages, 1)
         resort = wait(model, lambda: model.sort(0, model.query.descending is False and 1 or 0))
         model.stop()
+        # The grouped view: a full read of every study, and the live refresh of the study
+        # that is arriving (its 100 newest instances touched).
+        from intu_desktop.gui.models.instance_query import DEFAULT_SORT, InstanceFilter
+        from intu_desktop.gui.models.study_query import fetch_studies, fetch_touched_studies
+
+        start = time.perf_counter()
+        studies = fetch_studies(index, InstanceFilter(), DEFAULT_SORT, True)
+        studies_full = time.perf_counter() - start
+        newest = [int(r[0]) for r in index.query("SELECT id FROM instances ORDER BY received_at DESC LIMIT 100")]
+        start = time.perf_counter()
+        fetch_touched_studies(index, InstanceFilter(), newest)
+        studies_live = time.perf_counter() - start
         workers.shutdown()
         index.close()
-    print(f"{'rows':>10} {'build s':>8} {'first page ms':>14} {'next page ms':>13} {'re-sort ms':>11}")
-    print(f"{args.rows:>10} {built:>8.1f} {first * 1000:>14.0f} {per_page * 1000:>13.1f} {resort * 1000:>11.0f}")
+    print(f"{'rows':>10} {'build s':>8} {'first page ms':>14} {'next page ms':>13} {'re-sort ms':>11} "
+          f"{'studies':>8} {'all studies ms':>15} {'live study ms':>14}")
+    print(f"{args.rows:>10} {built:>8.1f} {first * 1000:>14.0f} {per_page * 1000:>13.1f} {resort * 1000:>11.0f} "
+          f"{len(studies):>8} {studies_full * 1000:>15.0f} {studies_live * 1000:>14.1f}")
     return 0
 
 

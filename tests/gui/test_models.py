@@ -181,6 +181,107 @@ def test_study_tree_model(qtmodeltester, qtbot, index, workers):
     model.stop()
 
 
+def _tree_rows(model: Any) -> list[tuple[str, tuple[str, ...]]]:
+    from intu_desktop.gui.models.study_tree import STUDY_UID_ROLE
+
+    while model.canFetchMore():
+        model.fetchMore()
+    out = []
+    for row in range(model.rowCount()):
+        index = model.index(row, 0)
+        values = tuple(model.index(row, c).data() for c in range(model.columnCount()))
+        out.append((index.data(STUDY_UID_ROLE), values))
+    return out
+
+
+def _full_tree_rows(index: Any, instance_filter: Any) -> list[tuple[str, tuple[str, ...]]]:
+    from intu_desktop.gui.models.instance_query import DEFAULT_SORT
+    from intu_desktop.gui.models.study_query import fetch_studies
+
+    return [(r.study_uid, r.values) for r in fetch_studies(index, instance_filter, DEFAULT_SORT, True)]
+
+
+def test_study_tree_live_refresh_reads_only_touched_studies_and_keeps_the_selection(
+    qtmodeltester, qtbot, index, workers, monkeypatch
+):
+    """While instances arrive, the grouped view re-aggregates only the studies they belong
+    to; its rows equal a full read after every refresh; a study that moves up or grows
+    keeps the user's selection and expansion (rows move and are inserted, never reset)."""
+    from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex
+
+    from intu_desktop.gui.models import study_tree
+    from intu_desktop.gui.models.instance_query import InstanceFilter
+    from intu_desktop.gui.models.instance_table import ID_ROLE
+    from intu_desktop.gui.models.study_tree import StudyTreeModel
+
+    base = time.time() - 1000
+    insert_rows(index, [{**synthetic(i, study=i % 3), "received_at": base + i} for i in range(9)])
+    model = StudyTreeModel(index, workers, page_size=2)  # one study below the paged-in rows
+    qtmodeltester.check(model)  # the tester stays attached and checks every signal below
+    full_reads: list[int] = []
+    real_fetch = study_tree.fetch_studies
+    monkeypatch.setattr(study_tree, "fetch_studies", lambda *a: full_reads.append(1) or real_fetch(*a))
+    with qtbot.waitSignal(model.refreshed):
+        model.refresh()
+    assert [uid for uid, _ in _tree_rows(model)] == ["1.2.3.2", "1.2.3.1", "1.2.3.0"]
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+
+    def arrive(rows: list[dict[str, Any]], flt: Any = InstanceFilter()) -> None:
+        before = {r[0] for r in index.query("SELECT id FROM instances")}
+        insert_rows(index, rows)
+        new = [r[0] for r in index.query("SELECT id FROM instances") if r[0] not in before]
+        touch(new, flt)
+
+    def touch(ids: list[int], flt: Any = InstanceFilter()) -> None:
+        with qtbot.waitSignal(model.refreshed):
+            model.refresh_soon(ids)
+        assert _tree_rows(model) == _full_tree_rows(index, flt)
+
+    # Expand study 0 (the oldest, last) and select its second instance.
+    oldest = model.index(2, 0)
+    assert oldest.data(study_tree.STUDY_UID_ROLE) == "1.2.3.0"
+    model.fetchMore(oldest)
+    wait_for(qtbot, lambda: model.rowCount(model.index(2, 0)) == 3)
+    selection = QItemSelectionModel(model)
+    chosen = model.index(1, 0, model.index(2, 0))
+    chosen_id = chosen.data(ID_ROLE)
+    selection.setCurrentIndex(chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    kept = QPersistentModelIndex(chosen)
+
+    # A new instance of study 0: it moves to the top and gains a row; the selection follows.
+    arrive([{**synthetic(50, study=0), "received_at": base + 50, "instance_number": "0"}])
+    wait_for(qtbot, lambda: model.rowCount(model.index(0, 0)) == 4)
+    assert kept.isValid() and kept.data(ID_ROLE) == chosen_id and kept.parent().row() == 0
+    assert selection.currentIndex() == kept and selection.isSelected(kept)
+    assert model.index(0, 0, model.index(0, 0)).data(ID_ROLE) != chosen_id  # inserted above it
+    # A new study goes on top; a pipeline result changes a row in place.
+    arrive([{**synthetic(60, study=7), "received_at": base + 60}])
+    failing = index.query("SELECT id FROM instances WHERE study_uid = '1.2.3.1' LIMIT 1")[0][0]
+    index.write(lambda c: c.execute("UPDATE instances SET pipeline_status = 'pending' WHERE id = ?", (failing,)))
+    touch([failing])
+    rows = dict(_tree_rows(model))
+    assert rows["1.2.3.1"][-1] == "1 pending" and list(rows)[2:] == ["1.2.3.2", "1.2.3.1"]
+    assert full_reads == [1] and not resets  # the first load only; no reset since
+    assert selection.isSelected(kept) and kept.data(ID_ROLE) == chosen_id
+
+    # Under a filter, a touched study that stops matching leaves the tree.
+    flt = InstanceFilter(modality="CT")
+    with qtbot.waitSignal(model.refreshed):
+        model.set_filter(flt)
+    index.write(lambda c: c.execute("UPDATE instances SET modality = 'MR' WHERE study_uid = '1.2.3.7'"))
+    gone = index.query("SELECT id FROM instances WHERE study_uid = '1.2.3.7'")[0][0]
+    touch([gone], flt)
+    assert "1.2.3.7" not in [uid for uid, _ in _tree_rows(model)]
+    # Another sort than newest-first reads everything.
+    reads = len(full_reads)
+    with qtbot.waitSignal(model.refreshed):
+        model.sort(0)
+    assert len(full_reads) == reads + 1
+    qtmodeltester.check(model, force_py=True)
+    model.stop()
+
+
 def test_association_table_model(qtmodeltester):
     from intu_desktop.gui.models.association_table import AssociationTableModel
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class StudyRow:
     study_uid: str
     values: tuple[str, ...]  # display text per instance column
     instance_count: int
+    last_received: float = 0.0  # the sort key of the default order (newest arrival first)
 
 
 def fetch_studies(
@@ -42,17 +44,48 @@ def fetch_studies(
     where, params = instance_filter.where()
     order = _STUDY_ORDER.get(sort_column, "last_received")
     direction = "DESC" if descending else "ASC"
-    sql = (
+    sql = f"{_aggregate(where)} ORDER BY {order} {direction}, study_uid {direction}"
+    return [_study_row(r) for r in index.query(sql, params)]
+
+
+def fetch_touched_studies(
+    index: Index, instance_filter: InstanceFilter, instance_ids: Iterable[int]
+) -> tuple[set[str], list[StudyRow]]:
+    """The studies these instances belong to, and their rows aggregated again under the
+    filter: what a live refresh needs instead of every study (a study touched but absent
+    from the rows no longer matches the filter)."""
+    ids = sorted(set(instance_ids))
+    touched: set[str] = set()
+    for start in range(0, len(ids), 900):  # under SQLite's oldest host-parameter limit
+        chunk = ids[start : start + 900]
+        sql = f"SELECT DISTINCT study_uid FROM instances WHERE id IN ({','.join('?' * len(chunk))})"
+        touched.update(str(r[0] or "") for r in index.query(sql, chunk))
+    where, params = instance_filter.where()
+    uids = sorted(touched)
+    rows: list[StudyRow] = []
+    for start in range(0, len(uids), 900):
+        chunk = uids[start : start + 900]
+        condition = f"study_uid IN ({','.join('?' * len(chunk))})"
+        sql = _aggregate(f"{where} AND {condition}" if where else condition)
+        rows.extend(_study_row(r) for r in index.query(sql, [*params, *chunk]))
+    return touched, rows
+
+
+def arrival_key(row: StudyRow) -> tuple[float, str]:
+    """The default order of the studies (newest arrival first) as a descending sort key."""
+    return row.last_received, row.study_uid
+
+
+def _aggregate(where: str) -> str:
+    return (
         "SELECT study_uid, MAX(patient_name) AS patient_name, MAX(patient_id) AS patient_id, "
         "MAX(study_date) AS study_date, GROUP_CONCAT(DISTINCT modality) AS modalities, "
         "MAX(study_description) AS study_description, COUNT(DISTINCT series_uid) AS series_count, "
         "COUNT(*) AS instance_count, SUM(size) AS total_size, GROUP_CONCAT(DISTINCT calling_ae) AS calling_aes, "
         "MAX(received_at) AS last_received, "
         "SUM(pipeline_status IN ('error', 'invalid')) AS failed, SUM(pipeline_status = 'pending') AS pending "
-        f"FROM instances {'WHERE ' + where if where else ''} GROUP BY study_uid "
-        f"ORDER BY {order} {direction}, study_uid {direction}"
+        f"FROM instances {'WHERE ' + where if where else ''} GROUP BY study_uid"
     )
-    return [_study_row(r) for r in index.query(sql, params)]
 
 
 def _study_row(r: Any) -> StudyRow:
@@ -73,7 +106,7 @@ def _study_row(r: Any) -> StudyRow:
         local_time(r["last_received"]),
         status,
     )
-    return StudyRow(str(r["study_uid"] or ""), values, count)
+    return StudyRow(str(r["study_uid"] or ""), values, count, float(r["last_received"] or 0.0))
 
 
 def fetch_study_instances(

@@ -3,11 +3,19 @@
 Same columns as the instances table. Studies are paged in like the flat table's
 rows (canFetchMore on the root); a study's instances are read on the worker the
 first time the view expands it (canFetchMore/fetchMore on that study).
+
+While a study arrives, a live refresh re-aggregates only the studies the new or changed
+instances belong to (not every study in the index: ~0.4 s at 200,000 instances), moves
+them to their place in the default order and inserts the new instances of an expanded
+study among the old ones: rows move or appear, they are never reset, so what the user
+selected or expanded stays selected and expanded.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +45,13 @@ from intu_desktop.gui.models.instance_table import (
     live_refresh_ms,
 )
 from intu_desktop.gui.models.roles import DISPLAY, FOREGROUND, USER, RoleAnswers
-from intu_desktop.gui.models.study_query import StudyRow, fetch_studies, fetch_study_instances
+from intu_desktop.gui.models.study_query import (
+    StudyRow,
+    arrival_key,
+    fetch_studies,
+    fetch_study_instances,
+    fetch_touched_studies,
+)
 from intu_desktop.gui.workers import Workers
 from intu_desktop.index.db import Index
 
@@ -84,11 +98,13 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
         self._refreshing = False
         self._again = False
         self._changing = False
+        self._full_needed = True  # the next refresh reads every study
+        self._touched: set[int] = set()  # instances stored or changed since the last refresh
         self._timer = QTimer(self)
         self._timer.setObjectName("studies-live-refresh")
         self._timer.setSingleShot(True)
         self._timer.setInterval(LIVE_REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._start)
 
     # -- structure -----------------------------------------------------------------------
     def _study_of(self, index: AnyIndex) -> _Study | None:
@@ -161,9 +177,14 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
         if not parent.isValid():
             more = min(self._page, len(self._studies) - self._exposed)
             if more > 0:
-                self.beginInsertRows(QModelIndex(), self._exposed, self._exposed + more - 1)
-                self._exposed += more
-                self.endInsertRows()
+                # A view or tester reacting to the insertion must not page in again inside it.
+                self._changing = True
+                try:
+                    self.beginInsertRows(QModelIndex(), self._exposed, self._exposed + more - 1)
+                    self._exposed += more
+                    self.endInsertRows()
+                finally:
+                    self._changing = False
             return
         study = self._study_of(parent)
         if study is None or study.children is not None or study.loading:
@@ -231,7 +252,13 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
     def set_live_interval(self, bridge_ms: int) -> None:
         self._timer.setInterval(live_refresh_ms(bridge_ms))
 
-    def refresh_soon(self) -> None:
+    def refresh_soon(self, instance_ids: Iterable[int] | None = None) -> None:
+        """Refresh after the live interval: only the studies of these instances when they
+        are given (stored or changed ones), every study when not."""
+        if instance_ids is None:
+            self._full_needed = True
+        else:
+            self._touched.update(instance_ids)
         if not self._timer.isActive():
             self._timer.start()
 
@@ -239,6 +266,11 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
         self._timer.stop()
 
     def refresh(self) -> None:
+        """Read every study again."""
+        self._full_needed = True
+        self._start()
+
+    def _start(self) -> None:
         if self._workers.closed:
             return
         if self._refreshing:
@@ -246,14 +278,29 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
             return
         self._refreshing, self._again = True, False
         generation, flt, (column, descending) = self._generation, self._filter, self._sort
-        self._workers.db(
-            lambda: (generation, fetch_studies(self._index, flt, column, descending)),
-            self._apply,
-            self._failed,
-        )
+        index = self._index
+        if self._full_needed or self._sort != (DEFAULT_SORT, True):
+            # Other sorts than newest-first may move any study: read them all.
+            self._full_needed = False
+            self._touched.clear()
+            self._workers.db(
+                lambda: (generation, fetch_studies(index, flt, column, descending)),
+                self._apply,
+                self._failed,
+            )
+        elif self._touched:
+            ids, self._touched = self._touched, set()
+            self._workers.db(
+                lambda: (generation, fetch_touched_studies(index, flt, ids)),
+                self._apply_touched,
+                self._failed,
+            )
+        else:
+            self._refreshing = False
 
     def _failed(self, error: BaseException) -> None:
         self._refreshing = False
+        self._full_needed = True  # what was touched is unknown now
         log.error("reading studies failed: %s", error)
 
     def _apply(self, result: tuple[int, list[StudyRow]]) -> None:
@@ -267,9 +314,25 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
             self._apply_rows(rows)
         finally:
             self._changing = False
+        self._finish()
+
+    def _apply_touched(self, result: tuple[int, tuple[set[str], list[StudyRow]]]) -> None:
+        self._refreshing = False
+        generation, (touched, rows) = result
+        if generation != self._generation:
+            self.refresh()
+            return
+        self._changing = True
+        try:
+            self._merge_touched(touched, rows)
+        finally:
+            self._changing = False
+        self._finish()
+
+    def _finish(self) -> None:
         self.refreshed.emit()
         if self._again:
-            self.refresh()
+            self._start()
 
     def _apply_rows(self, rows: list[StudyRow]) -> None:
         old = [s.row.study_uid for s in self._studies]
@@ -299,6 +362,76 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
                     self._studies.extend(added)
                     self._renumber()
             self._update_rows(rows)
+
+    def _merge_touched(self, touched: set[str], rows: list[StudyRow]) -> None:
+        """Bring the touched studies to their rows of the newest-first order, by moves and
+        insertions (the others keep their order: nothing of theirs changed)."""
+        fresh = {row.study_uid: row for row in rows}
+        for position in reversed(range(len(self._studies))):
+            uid = self._studies[position].row.study_uid
+            if uid in touched and uid not in fresh:  # no longer matches the filter
+                self._remove_study(position)
+        known = {study.row.study_uid: study for study in self._studies}
+        changed: list[_Study] = []
+        for row in rows:
+            study = known.get(row.study_uid)
+            if study is None:
+                changed.append(_Study(row, -1))
+            else:
+                study.row = row
+                changed.append(study)
+        key = lambda study: arrival_key(study.row)  # noqa: E731
+        untouched = [study for study in self._studies if study.row.study_uid not in fresh]
+        changed_in_order = sorted(changed, key=key, reverse=True)
+        target = list(heapq.merge(untouched, changed_in_order, key=key, reverse=True))
+        for position, study in enumerate(target):
+            if position < len(self._studies) and self._studies[position] is study:
+                continue
+            if study.position < 0:
+                self._insert_study(position, study)
+            else:  # further down: everything above it is in place already
+                self._move_study_up(self._studies.index(study, position), position)
+        for study in changed:
+            if study.position < self._exposed:
+                self.dataChanged.emit(
+                    self.createIndex(study.position, 0, self._root),
+                    self.createIndex(study.position, len(COLUMNS) - 1, self._root),
+                )
+                if study.children is not None and not study.loading:
+                    self._load_children(study)
+
+    def _insert_study(self, position: int, study: _Study) -> None:
+        if position < self._exposed or self._exposed == len(self._studies):
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._studies.insert(position, study)
+            self._exposed += 1
+            self._renumber()
+            self.endInsertRows()
+        else:  # below what the view has paged in: it will page it in
+            self._studies.insert(position, study)
+            self._renumber()
+
+    def _move_study_up(self, source: int, position: int) -> None:
+        if source < self._exposed:
+            self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), position)
+            self._studies.insert(position, self._studies.pop(source))
+            self._renumber()
+            self.endMoveRows()
+        else:  # from below the paged-in rows: to the view it is a new row
+            study = self._studies.pop(source)
+            self._renumber()
+            self._insert_study(position, study)
+
+    def _remove_study(self, position: int) -> None:
+        if position < self._exposed:
+            self.beginRemoveRows(QModelIndex(), position, position)
+            self._studies.pop(position)
+            self._exposed -= 1
+            self._renumber()
+            self.endRemoveRows()
+        else:
+            self._studies.pop(position)
+            self._renumber()
 
     def _renumber(self) -> None:
         for i, study in enumerate(self._studies):
@@ -352,6 +485,9 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
     def _replace_children(
         self, study: _Study, parent: QModelIndex, rows: list[InstanceRow]
     ) -> None:
+        if study.children and _in_order_within(study.children, rows):
+            self._insert_new_children(study, parent, rows)
+            return
         if study.children:
             self.beginRemoveRows(parent, 0, len(study.children) - 1)
             study.children = []
@@ -362,3 +498,37 @@ class StudyTreeModel(RoleAnswers, QAbstractItemModel):
             self.endInsertRows()
         else:
             study.children = []
+
+    def _insert_new_children(
+        self, study: _Study, parent: QModelIndex, rows: list[InstanceRow]
+    ) -> None:
+        """Insert the instances that are new, run by run, where they sort; then repaint the
+        ones that changed (pipeline status). A selected instance stays selected."""
+        children = study.children
+        assert children is not None
+        old = {row.id for row in children}
+        position = 0
+        while position < len(rows):
+            if rows[position].id in old:
+                position += 1
+                continue
+            start = position
+            while position < len(rows) and rows[position].id not in old:
+                position += 1
+            self.beginInsertRows(parent, start, position - 1)
+            children[start:start] = rows[start:position]
+            self.endInsertRows()
+        for position, row in enumerate(rows):
+            if children[position] != row:
+                children[position] = row
+                self.dataChanged.emit(
+                    self.createIndex(position, 0, study),
+                    self.createIndex(position, len(COLUMNS) - 1, study),
+                )
+
+
+def _in_order_within(old: list[InstanceRow], new: list[InstanceRow]) -> bool:
+    """Whether every old row is still there, in the same order (new rows only added)."""
+    where = {row.id: position for position, row in enumerate(new)}
+    positions = [where.get(row.id, -1) for row in old]
+    return all(p >= 0 for p in positions) and all(a < b for a, b in zip(positions, positions[1:]))

@@ -142,24 +142,25 @@ class InstancesView(QWidget):
     def apply_events(self, batch: list[Event]) -> None:
         stored = False
         changed: list[int] = []
+        touched: list[int] = []  # every instance whose study's row may differ now
         for event in batch:
             if event.kind == events.INSTANCE_STORED:
                 stored = True
-                if not event.data.get("new_version", True):
-                    continue
-                changed.append(int(event.data.get("instance_id") or 0))
+                instance_id = int(event.data.get("instance_id") or 0)
+                touched.append(instance_id)
+                if event.data.get("new_version", True):
+                    changed.append(instance_id)
             elif event.kind == events.PIPELINE_RUN:
                 changed.append(int(event.data.get("instance_id") or 0))
+                touched.append(changed[-1])
         if stored:
             self.model.refresh_soon()
-            if self.grouped:
-                self.tree_model.refresh_soon()
             if not self._choices_timer.isActive():
                 self._choices_timer.start()
         if changed:
             self.model.invalidate(changed)
-            if self.grouped and not stored:
-                self.tree_model.refresh_soon()
+        if touched and self.grouped:
+            self.tree_model.refresh_soon(touched)
 
     def select_instance(self, instance_id: int) -> bool:
         """Select the row of this instance in the flat table if it is loaded."""
