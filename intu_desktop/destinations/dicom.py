@@ -6,6 +6,13 @@ here, is the object sent in Explicit VR Little Endian instead (PS3.5 §10.1).
 The peer's status is recorded; failures are sorted as RELIABILITY 20 says: 0xA7xx
 (out of resources), transient association rejects and lost connections are retried,
 0xA9xx, 0xCxxx and permanent rejects are dead letters.
+
+The association stays open for the next object for IDLE_RELEASE_S when its presentation
+contexts fit it (a series forwarded slice after slice): one A-ASSOCIATE per burst instead of
+one per object: forwarding a series of small objects takes 10.5 instead of 22 ms per object
+to Orthanc, 5.7 instead of 18 to DCMTK's storescp (benchmarks/forward_pacs.py). A peer
+that dropped the idle association meanwhile costs one fresh association, not a failed
+attempt.
 """
 
 from __future__ import annotations
@@ -51,6 +58,11 @@ DEFAULT_AEC = "ANY-SCP"
 # out of resources), PS3.7 C 0x0213 (resource limitation) and 0x0110 (processing failure,
 # which PACS also use for a busy database).
 _TRANSIENT_STATUS = frozenset({0x0110, 0x0213})
+# How long an association waits for the next object before it is released. Deliveries give
+# way to receiving (up to 2 s between objects while a study arrives): outlast that.
+IDLE_RELEASE_S = 5.0
+
+_ContextKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class DicomDestination:
@@ -72,32 +84,92 @@ class DicomDestination:
             raise SettingsError(f"dicom.tls: {exc}") from None
         self._lock = threading.Lock()
         self._current: AssociationAttempt | None = None
+        self._idle: tuple[AssociationAttempt, _ContextKey] | None = None  # open, waiting
+        self._idle_timer: threading.Timer | None = None
         self._closed = False
 
     def send(self, delivery: DeliveryContext) -> DeliveryResult:
         item = inspect(Path(delivery.storage_path))
         if isinstance(item, NotSendable):
             return DeliveryResult.permanent(f"the stored file cannot be sent: {item.reason}")
+        with self._lock:
+            if self._closed:  # stopping: open nothing new
+                return DeliveryResult.transient("stopped")
+        contexts = proposals(item)
+        key: _ContextKey = tuple((sop_class, tuple(syntaxes)) for sop_class, syntaxes in contexts)
+        attempt = self._take_idle(key)
+        if attempt is not None:
+            result = self._send_on(attempt, item, key)
+            if result.ok or attempt.established or result.response:
+                return result
+            # The peer dropped the idle association before answering (its own idle time-out,
+            # a restart): one fresh association, as if it had never been kept.
         try:
             attempt = associate(
-                self.host, self.port, aet=self.aet, aec=self.aec, contexts=proposals(item),
+                self.host, self.port, aet=self.aet, aec=self.aec, contexts=contexts,
                 tls=self.tls, timeout_s=self.timeout_s,
             )
         except ValueError as exc:  # an AE title pynetdicom refuses
             return DeliveryResult.permanent(f"invalid association request: {exc}")
         if not attempt.established:
             return association_failure(attempt)
+        return self._send_on(attempt, item, key)
+
+    def _send_on(
+        self, attempt: AssociationAttempt, item: DicomFile, key: _ContextKey
+    ) -> DeliveryResult:
         with self._lock:
             self._current = attempt
             closed = self._closed
+        keep = False
         try:
             if closed:
                 return DeliveryResult.transient("stopped")
-            return self._store(attempt, item)
+            result = self._store(attempt, item)
+            keep = attempt.established
+            return result
         finally:
             with self._lock:
                 self._current = None
-            attempt.release()
+                keep = keep and not self._closed
+                if keep:
+                    self._park(attempt, key)
+            if not keep:
+                attempt.release()
+
+    def _take_idle(self, key: _ContextKey) -> AssociationAttempt | None:
+        """The association kept open, when it is still up and fits this object's contexts."""
+        with self._lock:
+            idle, self._idle = self._idle, None
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+        if idle is None:
+            return None
+        attempt, idle_key = idle
+        if idle_key == key and attempt.established:
+            return attempt
+        attempt.release()  # another SOP class or transfer syntax: a new association
+        return None
+
+    def _park(self, attempt: AssociationAttempt, key: _ContextKey) -> None:
+        """Keep an association for the next object (call with the lock held)."""
+        self._idle = (attempt, key)
+        timer = threading.Timer(IDLE_RELEASE_S, self._release_idle, args=(attempt,))
+        timer.daemon = True
+        self._idle_timer = timer
+        timer.start()
+
+    def _release_idle(self, attempt: AssociationAttempt | None = None) -> None:
+        """Release the idle association (the one given, when it is still the idle one)."""
+        with self._lock:
+            if self._idle is None or (attempt is not None and self._idle[0] is not attempt):
+                return
+            idle, self._idle = self._idle, None
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+        idle[0].release()
 
     def close(self) -> None:
         with self._lock:
@@ -105,6 +177,7 @@ class DicomDestination:
             current = self._current
         if current is not None and current.assoc is not None and current.assoc.is_established:
             current.assoc.abort()
+        self._release_idle()
 
     def _store(self, attempt: AssociationAttempt, item: DicomFile) -> DeliveryResult:
         assoc = attempt.assoc

@@ -1,0 +1,108 @@
+"""The dicom destination keeps its association open for the next object (a series forwarded
+slice after slice) and releases it when idle, when the next object needs other presentation
+contexts, and on close. The peer is DCMTK's storescp, whose log counts the associations."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dicomtools import copies_with_new_uids, dcmtk, free_port, sample, wait_for, wait_port
+
+from intu_desktop.destinations import dicom as dicom_destination
+from intu_desktop.destinations.base import DeliveryContext
+from intu_desktop.destinations.dicom import DicomDestination
+
+
+class StoreSCP:
+    """`storescp -v`: every association it accepts and every release, in its log."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder, self.port = folder, port
+        self.out = folder / "received"
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log = folder / "storescp.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([dcmtk("storescp"), "-v", "-od", str(self.out), str(self.port)],
+                                            stdout=log, stderr=subprocess.STDOUT)
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def count(self, line: str) -> int:
+        return self.log.read_text(errors="replace").count(line)
+
+    def files(self) -> int:
+        return len(list(self.out.glob("*")))
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Iterator[StoreSCP]:
+    scp = StoreSCP(tmp_path / "peer", free_port())
+    scp.start()
+    yield scp
+    scp.stop()
+
+
+def _delivery(path: Path, number: int) -> DeliveryContext:
+    empty = {f.name: None for f in dataclasses.fields(DeliveryContext)}
+    return DeliveryContext(**{**empty, "delivery_id": number, "attempt": 1, "storage_path": path})
+
+
+# "Association Received" also counts wait_port's bare connections.
+RECEIVED, RELEASED = "Association Acknowledged", "Association Release"
+
+
+def test_one_association_per_burst_released_when_idle_or_unfit(peer: StoreSCP, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dicom_destination, "IDLE_RELEASE_S", 1.0)
+    destination = DicomDestination("pacs", {"host": "127.0.0.1", "port": peer.port,
+                                            "called_ae_title": "STORESCP"}, tmp_path)
+    ct = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "ct", 6)
+    try:
+        results = [destination.send(_delivery(path, n)) for n, path in enumerate(ct[:4])]
+        assert all(r.ok for r in results), results
+        wait_for(lambda: peer.files() == 4)
+        assert peer.count(RECEIVED) == 1 and peer.count(RELEASED) == 0  # one for the burst, still open
+
+        wait_for(lambda: peer.count(RELEASED) == 1, timeout=10)  # idle: released politely
+        assert destination.send(_delivery(ct[4], 4)).ok
+        assert peer.count(RECEIVED) == 2
+
+        # Another SOP class needs other presentation contexts: the open association goes.
+        assert destination.send(_delivery(sample("MR_small.dcm"), 5)).ok
+        assert peer.count(RECEIVED) == 3 and peer.count(RELEASED) == 2
+
+        # The peer restarts while the association waits: the next object still goes, on a
+        # fresh association, at its first attempt.
+        peer.stop()
+        peer.start()
+        assert destination.send(_delivery(sample("MR_small.dcm"), 6)).ok
+        assert destination.send(_delivery(ct[5], 7)).ok
+    finally:
+        destination.close()
+    wait_for(lambda: peer.count(RELEASED) >= 2 + 1, timeout=10)  # close() released the last one
+    assert peer.files() == 8 - 1  # MR_small twice: one file, stored again
+
+
+def test_close_while_idle_releases_at_once(peer: StoreSCP, tmp_path: Path) -> None:
+    destination = DicomDestination("pacs", {"host": "127.0.0.1", "port": peer.port}, tmp_path)
+    assert destination.send(_delivery(sample("CT_small.dcm"), 1)).ok
+    started = time.monotonic()
+    destination.close()
+    wait_for(lambda: peer.count(RELEASED) == 1, timeout=10)
+    assert time.monotonic() - started < dicom_destination.IDLE_RELEASE_S  # not the idle timer's doing
+    # A closed destination opens nothing new.
+    assert not destination.send(_delivery(sample("CT_small.dcm"), 2)).ok
+    assert peer.count(RECEIVED) == 1
