@@ -64,6 +64,11 @@ class HeaderScanner:
 
     def read(self, path: Path) -> Dataset | None:
         """The wanted elements of the file's data set, or None to fall back to pydicom."""
+        found = self.read_elements(path)
+        return Dataset(found) if found is not None else None
+
+    def read_elements(self, path: Path) -> dict[int, RawDataElement] | None:
+        """The wanted elements, unconverted, by tag; None to fall back to pydicom."""
         with open(path, "rb") as fh:
             buf = fh.read(HEAD_BYTES)
         try:
@@ -71,7 +76,7 @@ class HeaderScanner:
         except (_Unsupported, IndexError, ValueError, UnicodeDecodeError, struct_error):
             return None
 
-    def _scan_file(self, buf: bytes) -> Dataset | None:
+    def _scan_file(self, buf: bytes) -> dict[int, RawDataElement] | None:
         if len(buf) < 132 or buf[128:132] != b"DICM":
             return None
         pos, syntax = self._file_meta(buf, 132)
@@ -87,7 +92,7 @@ class HeaderScanner:
         while pos < end:
             tag, vr, length, start = self._element_header(buf, pos, implicit)
             if tag >= _PIXELS:
-                return Dataset(found)
+                return found
             if self._is_sequence(tag, vr, length, implicit):
                 if tag in wanted:
                     raise _Unsupported("a wanted element is a sequence")
@@ -101,7 +106,7 @@ class HeaderScanner:
             pos = start + length
         if len(buf) == HEAD_BYTES:
             raise _Unsupported("the header continues beyond the bytes read")
-        return Dataset(found)  # no pixel data: the data set ends with the file
+        return found  # no pixel data: the data set ends with the file
 
     @staticmethod
     def _file_meta(buf: bytes, pos: int) -> tuple[int, str]:

@@ -7,6 +7,7 @@ with undefined-length sequences and UN elements before the wanted tags.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pydicom
@@ -169,3 +170,35 @@ def test_lengths_that_do_not_add_up_are_declined(tmp_path: Path) -> None:
     broken = tmp_path / "broken-length.dcm"
     broken.write_bytes(bytes(raw))
     assert SCANNER.read(broken) is None
+
+
+def test_read_header_converts_values_as_pydicom_does() -> None:
+    """read_header converts the scanned elements without building a Dataset: every value
+    (type and contents) equals what a Dataset read by pydicom returns, on every test file."""
+    compared = 0
+    for path in sorted(TEST_FILES.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in (".dcm", ""):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd files warn in both readers alike
+            expected = _pydicom_values(path)
+            if expected is None:
+                continue
+            header = metadata.read_header(path)
+        assert {kw: repr(header.get(kw)) for kw in TAGS} == expected, path.name
+        assert metadata.build_body(header, path) == metadata.build_body(
+            pydicom.dcmread(path, stop_before_pixels=True), path), path.name
+        compared += 1
+    assert compared >= 100, compared
+
+
+def test_read_header_keeps_pydicom_validation(tmp_path: Path) -> None:
+    path = _write(tmp_path, ExplicitVRLittleEndian, nested=False)
+    ds = pydicom.dcmread(path)
+    ds.StudyInstanceUID = "1.2.x3"  # not a UID: pydicom warns when it reads it
+    ds.PatientName = "Ünïcode^Näme"
+    ds.save_as(path)
+    with pytest.warns(UserWarning, match="Invalid value for VR UI"):
+        header = metadata.read_header(path)
+    assert str(header.StudyInstanceUID) == "1.2.x3"
+    assert metadata.build_body(header, path)["patientName"] == "Ünïcode^Näme"  # ISO_IR 192
