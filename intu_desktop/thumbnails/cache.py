@@ -1,4 +1,9 @@
-"""On-disk thumbnail cache under <data-dir>/thumbnails."""
+"""On-disk thumbnail cache under <data-dir>/thumbnails, bounded in size.
+
+The cache shares its disk with the store: left to grow, a workstation's thumbnails (a few
+KB per instance, millions of instances) would fill the disk the receiver needs, and a full
+disk refuses images (0xA700). Past MAX_BYTES the least recently used thumbnails go.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ FORMAT_VERSION = 1
 # Failed renders are remembered in memory only: a decoder installed later, or a
 # fixed bug, gets a fresh try on the next start.
 _FAILURE_MEMORY = 4096
+# Past this size the least recently used thumbnails are deleted, down to PRUNE_TO of it.
+MAX_BYTES = 512 * 1024 * 1024
+PRUNE_TO = 0.8
 
 Renderer = Callable[[Path, int], Rendered]
 
@@ -38,11 +46,14 @@ class ThumbnailCache:
     revision) gets a new thumbnail. Safe to use from several worker threads.
     """
 
-    def __init__(self, directory: Path, renderer: Renderer = render_thumbnail) -> None:
+    def __init__(self, directory: Path, renderer: Renderer = render_thumbnail, *,
+                 max_bytes: int = MAX_BYTES) -> None:
         self.directory = Path(directory)
         self._render = renderer
         self._failures: OrderedDict[str, Rendered] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_bytes = max_bytes
+        self._bytes: int | None = None  # the cache's size on disk, counted at the first store
 
     def get_or_render(self, path: Path, sop_instance_uid: str, size: int = 128) -> Rendered:
         try:
@@ -56,10 +67,12 @@ class ThumbnailCache:
             return failed
         cached = self._load(self._file(key))
         if cached is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self._file(key))  # recently used: pruned last
             return cached
         rendered = self._render(Path(path), size)
         if rendered.error is None:
-            self._store(self._file(key), rendered)
+            self._added(self._store(self._file(key), rendered))
         else:
             with self._lock:
                 self._failures[key] = rendered
@@ -71,8 +84,40 @@ class ThumbnailCache:
         """Delete every cached thumbnail (e.g. from a 'clear cache' menu item)."""
         with self._lock:
             self._failures.clear()
+            self._bytes = 0
         for file in self.directory.glob("*/*.npz"):
             _discard(file)
+
+    def prune(self) -> int:
+        """Delete the least recently used thumbnails until the cache is PRUNE_TO of its
+        maximum; return how many went. Runs on the thread that stored the last one."""
+        entries = []
+        for file in self.directory.glob("*/*.npz"):
+            with contextlib.suppress(OSError):
+                stat = file.stat()
+                entries.append((stat.st_mtime_ns, stat.st_size, file))
+        total = sum(size for _mtime, size, _file in entries)
+        target = int(self.max_bytes * PRUNE_TO)
+        removed = 0
+        for _mtime, size, file in sorted(entries, key=lambda entry: entry[0]):
+            if total <= target:
+                break
+            _discard(file)
+            total -= size
+            removed += 1
+        with self._lock:
+            self._bytes = total
+        if removed:
+            log.info("thumbnail cache: removed %d least recently used thumbnails", removed)
+        return removed
+
+    def _added(self, size: int) -> None:
+        with self._lock:
+            known = self._bytes
+            if known is not None:
+                self._bytes = known + size
+        if known is None or known + size > self.max_bytes:
+            self.prune()  # the first store counts the cache on disk; later, only past the cap
 
     def _file(self, key: str) -> Path:
         # Two-character fan-out keeps directories small with 100,000s of instances.
@@ -96,7 +141,8 @@ class ThumbnailCache:
             return None
         return Rendered(np.ascontiguousarray(pixels) if pixels is not None else None, kind, summary)
 
-    def _store(self, file: Path, rendered: Rendered) -> None:
+    def _store(self, file: Path, rendered: Rendered) -> int:
+        """Write the thumbnail; return its size on disk (0 when it could not be written)."""
         arrays: dict[str, Any] = {
             "kind": np.array(rendered.kind),
             "summary": np.array(rendered.summary),
@@ -114,9 +160,11 @@ class ThumbnailCache:
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
                 raise
+            return file.stat().st_size
         except OSError as exc:
             # A full or read-only disk costs only the cache, never the thumbnail.
             log.warning("cannot write thumbnail cache: %s", exc.strerror or type(exc).__name__)
+            return 0
 
 
 def cache_key(sop_instance_uid: str, file_size: int, mtime_ns: int, size: int) -> str:

@@ -158,3 +158,45 @@ def test_concurrent_requests(tmp_path: Path, image: Path) -> None:
     assert len(results) == 20
     assert all(r.pixels is not None and r.error is None for r in results)
     assert len(_cached_files(tmp_path / "thumbnails")) == 1  # no temp files left behind
+
+
+def test_cache_stays_under_its_cap_and_keeps_what_was_used_last(tmp_path: Path, image: Path) -> None:
+    """The cache shares the store's disk: past max_bytes the least recently used go, down to
+    PRUNE_TO of the cap; a thumbnail looked at again counts as recent."""
+    import time
+
+    from intu_desktop.thumbnails import cache as cache_module
+
+    rng = np.random.default_rng(7)
+    renders: list[str] = []
+
+    def noise(path: Path, size: int) -> Rendered:  # incompressible: every file the same size
+        renders.append(path.name)
+        return Rendered(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), "image", "noise")
+
+    directory = tmp_path / "thumbnails"
+    probe = ThumbnailCache(directory / "probe", noise)
+    probe.get_or_render(image, "1.2.0")
+    one = _cached_files(directory / "probe")[0].stat().st_size
+    cache = ThumbnailCache(directory / "cache", noise, max_bytes=5 * one + one // 2)
+
+    def disk() -> int:
+        return sum(p.stat().st_size for p in _cached_files(directory / "cache"))
+
+    for i in range(4):
+        cache.get_or_render(image, f"1.2.{i}")
+        time.sleep(0.02)  # distinct modification times, whatever the clock's grain
+    cache.get_or_render(image, "1.2.0")  # looked at again: the most recent now
+    time.sleep(0.02)
+    for i in (4, 5):  # the sixth file passes the cap (5.5 files): down to 80 %, 4 files
+        cache.get_or_render(image, f"1.2.{i}")
+        time.sleep(0.02)
+        assert disk() <= cache.max_bytes
+    assert len(_cached_files(directory / "cache")) == 4
+    assert disk() <= cache.max_bytes * cache_module.PRUNE_TO
+    renders.clear()
+    for kept in ("1.2.0", "1.2.3", "1.2.4", "1.2.5"):
+        cache.get_or_render(image, kept)
+    assert renders == []  # served from disk: the two least recently used went instead
+    cache.get_or_render(image, "1.2.1")
+    assert len(renders) == 1
