@@ -97,7 +97,7 @@ class AboutDialog(QDialog):
         # qVersion() is read here, on the GUI thread; the worker only runs plain Python.
         qt = qVersion()
         work = versions or (lambda: component_versions(qt_version=qt))
-        workers.control(work, self._show_versions, self._show_failure)
+        workers.task(work, self._show_versions, self._show_failure)
 
     def value_text(self, name: str) -> str:
         return self._values[name].text()

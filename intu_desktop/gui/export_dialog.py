@@ -146,7 +146,7 @@ class ExportDialog(QDialog):
         opts = self.options()
         instance_filter = self._filter if self.scope_filter.isChecked() else None
         signal = self._progress.rows
-        self._workers.control(
+        self._workers.task(
             lambda: run_export(self._index, instance_filter, out, opts, progress=signal.emit, cancel=self._cancel),
             self._done, self._failed)
 

@@ -8,7 +8,9 @@ Qt delivers through the GUI thread's event queue (queued connection).
 
 - `db`: one thread, so SQLite reads are serialized on one reader connection.
 - `render`: thumbnails and viewer frames (pixel decoding).
-- `control`: listener start/stop and pipeline/delivery commands, which may block.
+- `control`: listener start/stop and pipeline/delivery commands, which may block briefly.
+- `task`: what the user starts and may wait minutes for (an export, a Send of a study, an
+  echo or a listener test): apart from `control`, so a long Send never delays a Stop click.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Workers(QObject):
             "db": ThreadPoolExecutor(1, thread_name_prefix="gui-db"),
             "render": ThreadPoolExecutor(render_threads, thread_name_prefix="gui-render"),
             "control": ThreadPoolExecutor(1, thread_name_prefix="gui-control"),
+            "task": ThreadPoolExecutor(2, thread_name_prefix="gui-task"),
         }
         self._closed = False
         self._finished.connect(self._deliver)
@@ -62,6 +65,14 @@ class Workers(QObject):
         on_error: ErrorCallback | None = None,
     ) -> Future[Any] | None:
         return self._submit("control", work, on_done, on_error)
+
+    def task(
+        self,
+        work: Callable[[], Any],
+        on_done: Callback | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> Future[Any] | None:
+        return self._submit("task", work, on_done, on_error)
 
     @property
     def closed(self) -> bool:

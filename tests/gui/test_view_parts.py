@@ -277,3 +277,27 @@ def test_the_window_backs_off_its_live_views_when_its_watchdog_is_strained(qtbot
     assert window.bridge.interval_ms > 150
     assert model._live_timer.interval() == 2 * window.bridge.interval_ms
     assert window.instances.tree_model._timer.interval() == 2 * window.bridge.interval_ms
+
+
+def test_a_long_user_task_never_delays_listener_control(qtbot):
+    """A Send of a study or an export runs for minutes on `task`; a Start/Stop click on
+    `control` is answered meanwhile (both used to share one thread)."""
+    import threading
+
+    from intu_desktop.gui.workers import Workers
+    from tests.gui.conftest import spin_until
+
+    workers = Workers()
+    release = threading.Event()
+    done: list[str] = []
+    try:
+        workers.task(lambda: release.wait(30), lambda _r: done.append("task"))
+        workers.task(lambda: "echo", done.append)  # a second task is not queued behind it
+        workers.control(lambda: "stop", done.append)
+        spin_until(lambda: {"stop", "echo"} <= set(done), timeout_ms=10000)
+        assert "task" not in done
+        release.set()
+        spin_until(lambda: "task" in done, timeout_ms=10000)
+    finally:
+        release.set()
+        workers.shutdown()

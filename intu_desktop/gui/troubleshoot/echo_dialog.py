@@ -48,7 +48,7 @@ class EchoDialog(QDialog):
         tls = self.form.tls()
         self.run_button.setEnabled(False)
         self.result_label.setText(f"Echoing {aec} at {host}:{port}…")
-        self.workers.control(lambda: scu.echo(host, port, aet=aet, aec=aec, tls=tls),
+        self.workers.task(lambda: scu.echo(host, port, aet=aet, aec=aec, tls=tls),
                              lambda result: self._done(result, aec), self._failed)
 
     def _done(self, result: EchoResult, aec: str) -> None:

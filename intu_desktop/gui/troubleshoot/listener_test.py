@@ -156,7 +156,7 @@ class ListenerTestDialog(QDialog):
             return
         self.run_button.setEnabled(False)
         self.result_label.setText("Testing…")
-        self.workers.control(lambda: run_plan(plan), lambda r: self._done(plan, r), self._failed)
+        self.workers.task(lambda: run_plan(plan), lambda r: self._done(plan, r), self._failed)
 
     def _done(self, plan: ListenerTestPlan, report: ListenerTestReport) -> None:
         self.report = report

@@ -151,7 +151,7 @@ class SendDialog(QDialog):
         self.send_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.summary.setText(f"Sending {len(items)} file(s) to {aec} at {host}:{port}…")
-        self.workers.control(lambda: send_items(items, host, port, aet, aec, tls, emit, cancel),
+        self.workers.task(lambda: send_items(items, host, port, aet, aec, tls, emit, cancel),
                              self._done, self._failed)
 
     def cancel(self) -> None:
