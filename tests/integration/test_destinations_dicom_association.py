@@ -106,3 +106,31 @@ def test_close_while_idle_releases_at_once(peer: StoreSCP, tmp_path: Path) -> No
     # A closed destination opens nothing new.
     assert not destination.send(_delivery(sample("CT_small.dcm"), 2)).ok
     assert peer.count(RECEIVED) == 1
+
+
+def test_an_idle_association_the_peer_dropped_costs_one_fresh_association(
+        peer: StoreSCP, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The peer may drop the parked association just before it is used (its own idle
+    time-out, a restart) and pynetdicom may not have noticed yet: the object goes on a
+    fresh association at once, not back to the queue as a failed attempt."""
+    destination = DicomDestination("pacs", {"host": "127.0.0.1", "port": peer.port}, tmp_path)
+    ct = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "ct", 2)
+    try:
+        assert destination.send(_delivery(ct[0], 1)).ok
+        peer.stop()
+        peer.start()  # the parked association is dead now
+        handed_out: list[object] = []
+
+        def take_even_if_dead(self: DicomDestination, key: object) -> object:
+            with self._lock:
+                idle, self._idle = self._idle, None
+            handed_out.append(idle)
+            return idle[0] if idle is not None else None
+
+        monkeypatch.setattr(DicomDestination, "_take_idle", take_even_if_dead)
+        result = destination.send(_delivery(ct[1], 2))
+        assert handed_out and handed_out[0] is not None  # the dead one was tried first
+        assert result.ok, result
+        assert peer.count(RECEIVED) == 2  # one before the restart, one fresh after it
+    finally:
+        destination.close()
