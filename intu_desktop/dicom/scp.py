@@ -68,6 +68,7 @@ class StoreOutcome:
     instance_id: int | None = None
     new_version: bool = False
     sop_uid: str = ""
+    moved_from_study: str = ""  # a new version that left this study for another
 
 
 def _status(code: int, comment: str = "") -> Dataset:
@@ -446,14 +447,14 @@ class ChannelListener:
             received_at=received_at, outcome=placed.outcome,
         )
         try:
-            instance_id, new_version = self.index.write(lambda conn: record_instance(conn, record))
+            recorded = self.index.write(lambda conn: record_instance(conn, record))
         except Exception as exc:
             # The index could not commit (disk full?): take the file back so store and index agree.
             if placed.outcome == "stored":
                 placed.path.unlink(missing_ok=True)
             log.error("index write failed for SOP instance %s: %s", sop_uid, exc)
             return StoreOutcome(OUT_OF_RESOURCES, "Out of resources: cannot update the index", sop_uid=sop_uid)
-        return StoreOutcome(SUCCESS, "", instance_id, new_version, sop_uid)
+        return StoreOutcome(SUCCESS, "", recorded.id, recorded.new_version, sop_uid, recorded.moved_from_study)
 
     def _spill(self, event: Any) -> ChunkFile:
         """A data set pynetdicom kept in memory (not chunked): write it as a Part 10 file."""
@@ -477,7 +478,8 @@ class ChannelListener:
             rec.instances += 1
             self.bus.publish(events.INSTANCE_STORED, instance_id=outcome.instance_id, channel_id=self.channel_id,
                              sop_instance_uid=outcome.sop_uid, association_id=rec.id,
-                             calling_ae=rec.calling_ae, new_version=outcome.new_version)
+                             calling_ae=rec.calling_ae, new_version=outcome.new_version,
+                             moved_from_study=outcome.moved_from_study)
             log.info("stored %s from %s (%d bytes, %.1f ms)", outcome.sop_uid, rec.calling_ae, size, elapsed_ms)
             if outcome.new_version and outcome.instance_id is not None:
                 self.ingest(outcome.instance_id)

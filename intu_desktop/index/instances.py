@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from intu_desktop.index.db import MESSAGE_COLUMNS, Index, dumps
 
@@ -36,8 +36,14 @@ class InstanceRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def record_instance(conn: sqlite3.Connection, rec: InstanceRecord) -> tuple[int, bool]:
-    """Insert or update the row for rec's SOP Instance UID. Returns (row id, is_new_version).
+class Recorded(NamedTuple):
+    id: int
+    new_version: bool
+    moved_from_study: str = ""  # a new version under another Study Instance UID: the old one
+
+
+def record_instance(conn: sqlite3.Connection, rec: InstanceRecord) -> Recorded:
+    """Insert or update the row for rec's SOP Instance UID.
 
     A byte-identical copy only bumps `duplicates`; a new version (revision/replace)
     updates the row to the newest file and resets its pipeline status.
@@ -54,16 +60,16 @@ def record_instance(conn: sqlite3.Connection, rec: InstanceRecord) -> tuple[int,
         rec.association_id, rec.received_at, dumps(body),
     ]
     existing = conn.execute(
-        "SELECT id FROM instances WHERE sop_uid = ?", (body["sopInstanceUid"],)
+        "SELECT id, study_uid FROM instances WHERE sop_uid = ?", (body["sopInstanceUid"],)
     ).fetchone()
     if existing is None:
         placeholders = ",".join("?" * len(cols))
         cur = conn.execute(f"INSERT INTO instances ({','.join(cols)}) VALUES ({placeholders})", values)
-        return int(cur.lastrowid or 0), True
+        return Recorded(int(cur.lastrowid or 0), True)
     row_id = int(existing["id"])
     if rec.outcome in ("duplicate", "kept_first"):
         conn.execute("UPDATE instances SET duplicates = duplicates + 1 WHERE id = ?", (row_id,))
-        return row_id, False
+        return Recorded(row_id, False)
     assignments = ",".join(f"{c} = ?" for c in cols)
     revision_bump = 1 if rec.outcome == "revision" else 0
     conn.execute(
@@ -71,7 +77,8 @@ def record_instance(conn: sqlite3.Connection, rec: InstanceRecord) -> tuple[int,
         "WHERE id = ?",
         [*values, revision_bump, row_id],
     )
-    return row_id, True
+    old_study = str(existing["study_uid"] or "")
+    return Recorded(row_id, True, old_study if old_study != body.get("studyInstanceUid", "") else "")
 
 
 def set_pipeline_status(conn: sqlite3.Connection, instance_id: int, status: str) -> None:

@@ -282,6 +282,39 @@ def test_study_tree_live_refresh_reads_only_touched_studies_and_keeps_the_select
     model.stop()
 
 
+def test_an_instance_resent_under_another_study_leaves_its_old_study(qtbot, index, workers):
+    """A new version of an instance may carry a corrected Study Instance UID: the index says
+    which study it left, and the grouped view then reads every study (the incremental
+    refresh would only re-aggregate the study it joined, leaving the old one behind)."""
+    from intu_desktop import events
+    from intu_desktop.events import Event
+    from intu_desktop.gui.models.instance_query import InstanceFilter
+    from intu_desktop.gui.views.instances_view import InstancesView
+    from intu_desktop.index.instances import InstanceRecord, record_instance
+
+    def record(sop: str, study: str, outcome: str = "stored") -> Any:
+        body = {"sopInstanceUid": sop, "studyInstanceUid": study, "seriesInstanceUid": study + ".1",
+                "sopClassUid": "1.2.840.10008.5.1.4.1.1.2", "storagePath": f"/nowhere/{sop}.dcm"}
+        rec = InstanceRecord(body=body, size=1, calling_ae="CT", called_ae="INTU_SCP", peer_address="",
+                             channel_id="c", association_id="a", received_at=time.time(), outcome=outcome)
+        return index.write(lambda conn: record_instance(conn, rec))
+
+    moving = record("1.2.9.1", "1.2.3.100")
+    record("1.2.9.2", "1.2.3.200")
+    view = InstancesView(index, workers)
+    view.set_grouped(True)
+    wait_for(qtbot, lambda: view.tree_model.rowCount() == 2)
+    corrected = record("1.2.9.1", "1.2.3.200", outcome="replaced")
+    assert corrected.id == moving.id and corrected.moved_from_study == "1.2.3.100"
+    assert record("1.2.9.2", "1.2.3.200", outcome="replaced").moved_from_study == ""  # same study
+    with qtbot.waitSignal(view.tree_model.refreshed, timeout=10000):
+        view.apply_events([Event(events.INSTANCE_STORED, {
+            "instance_id": corrected.id, "new_version": True, "moved_from_study": "1.2.3.100"})])
+    assert _tree_rows(view.tree_model) == _full_tree_rows(index, InstanceFilter())
+    assert [uid for uid, _ in _tree_rows(view.tree_model)] == ["1.2.3.200"]
+    view.stop()
+
+
 def test_association_table_model(qtmodeltester):
     from intu_desktop.gui.models.association_table import AssociationTableModel
 

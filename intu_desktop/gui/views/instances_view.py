@@ -143,11 +143,13 @@ class InstancesView(QWidget):
         stored = False
         changed: list[int] = []
         touched: list[int] = []  # every instance whose study's row may differ now
+        moved = False  # a new version under another study: its old study's row changed too
         for event in batch:
             if event.kind == events.INSTANCE_STORED:
                 stored = True
                 instance_id = int(event.data.get("instance_id") or 0)
                 touched.append(instance_id)
+                moved = moved or bool(event.data.get("moved_from_study"))
                 if event.data.get("new_version", True):
                     changed.append(instance_id)
             elif event.kind == events.PIPELINE_RUN:
@@ -160,7 +162,7 @@ class InstancesView(QWidget):
         if changed:
             self.model.invalidate(changed)
         if touched and self.grouped:
-            self.tree_model.refresh_soon(touched)
+            self.tree_model.refresh_soon(None if moved else touched)
 
     def select_instance(self, instance_id: int) -> bool:
         """Select the row of this instance in the flat table if it is loaded."""
