@@ -61,6 +61,7 @@ _TRANSIENT_STATUS = frozenset({0x0110, 0x0213})
 # How long an association waits for the next object before it is released. Deliveries give
 # way to receiving (up to 2 s between objects while a study arrives): outlast that.
 IDLE_RELEASE_S = 5.0
+CLOSE_RELEASE_S = 2.0  # how long close() waits for the peer to confirm a release
 
 _ContextKey = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -99,8 +100,10 @@ class DicomDestination:
         key: _ContextKey = tuple((sop_class, tuple(syntaxes)) for sop_class, syntaxes in contexts)
         attempt = self._take_idle(key)
         if attempt is not None:
-            result = self._send_on(attempt, item, key)
-            if result.ok or attempt.established or result.response:
+            result, lost = self._send_on(attempt, item, key)
+            with self._lock:
+                closed = self._closed
+            if not lost or closed:
                 return result
             # The peer dropped the idle association before answering (its own idle time-out,
             # a restart): one fresh association, as if it had never been kept.
@@ -113,21 +116,23 @@ class DicomDestination:
             return DeliveryResult.permanent(f"invalid association request: {exc}")
         if not attempt.established:
             return association_failure(attempt)
-        return self._send_on(attempt, item, key)
+        return self._send_on(attempt, item, key)[0]
 
     def _send_on(
         self, attempt: AssociationAttempt, item: DicomFile, key: _ContextKey
-    ) -> DeliveryResult:
+    ) -> tuple[DeliveryResult, bool]:
+        """Store on this association and keep it for the next object when it is still up.
+        Also says whether the association was lost before the peer answered."""
         with self._lock:
             self._current = attempt
             closed = self._closed
         keep = False
         try:
             if closed:
-                return DeliveryResult.transient("stopped")
-            result = self._store(attempt, item)
+                return DeliveryResult.transient("stopped"), False
+            result, lost = self._store(attempt, item)
             keep = attempt.established
-            return result
+            return result, lost
         finally:
             with self._lock:
                 self._current = None
@@ -160,8 +165,11 @@ class DicomDestination:
         self._idle_timer = timer
         timer.start()
 
-    def _release_idle(self, attempt: AssociationAttempt | None = None) -> None:
-        """Release the idle association (the one given, when it is still the idle one)."""
+    def _release_idle(
+        self, attempt: AssociationAttempt | None = None, *, wait_s: float | None = None
+    ) -> None:
+        """Release the idle association (the one given, when it is still the idle one);
+        `wait_s` bounds how long the peer may take to confirm."""
         with self._lock:
             if self._idle is None or (attempt is not None and self._idle[0] is not attempt):
                 return
@@ -169,6 +177,9 @@ class DicomDestination:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
+        assoc = idle[0].assoc
+        if wait_s is not None and assoc is not None:
+            assoc.acse_timeout = min(assoc.acse_timeout or wait_s, wait_s)
         idle[0].release()
 
     def close(self) -> None:
@@ -177,9 +188,11 @@ class DicomDestination:
             current = self._current
         if current is not None and current.assoc is not None and current.assoc.is_established:
             current.assoc.abort()
-        self._release_idle()
+        # Politely, but a peer that does not confirm must not hold up a stop for 30 s.
+        self._release_idle(wait_s=CLOSE_RELEASE_S)
 
-    def _store(self, attempt: AssociationAttempt, item: DicomFile) -> DeliveryResult:
+    def _store(self, attempt: AssociationAttempt, item: DicomFile) -> tuple[DeliveryResult, bool]:
+        """The peer's answer, and whether the association was lost before it came."""
         assoc = attempt.assoc
         assert assoc is not None
         accepted = {str(cx.transfer_syntax[0]) for cx in assoc.accepted_contexts
@@ -198,7 +211,7 @@ class DicomDestination:
         elif ExplicitVRLittleEndian in accepted:
             converted = _to_explicit_little(item)
             if isinstance(converted, str):
-                return DeliveryResult.permanent(converted)
+                return DeliveryResult.permanent(converted), False
             payload = converted
             note = (f"converted from {transfer_syntax_name(item.transfer_syntax)} to Explicit VR "
                     "Little Endian: the peer does not accept the original")
@@ -206,21 +219,21 @@ class DicomDestination:
             return DeliveryResult.permanent(
                 f"the peer does not accept {transfer_syntax_name(item.transfer_syntax)} for this "
                 "SOP class, and the pixel data cannot be decoded here to send it uncompressed"
-            )
+            ), False
         try:
             status = assoc.send_c_store(payload)
         except RuntimeError:  # the association went away
-            return DeliveryResult.transient(attempt.loss_reason())
+            return DeliveryResult.transient(attempt.loss_reason()), True
         except (ValueError, AttributeError) as exc:
-            return DeliveryResult.permanent(f"could not send the stored file: {exc}")
+            return DeliveryResult.permanent(f"could not send the stored file: {exc}"), False
         except OSError as exc:
-            return DeliveryResult.transient(f"could not read the stored file: {exc.strerror or exc}")
+            return DeliveryResult.transient(f"could not read the stored file: {exc.strerror or exc}"), False
         if "Status" not in status:
-            reason = attempt.loss_reason() if not assoc.is_established else "no C-STORE response from the peer"
-            if assoc.is_established:  # a DIMSE time-out: do not leave the association dangling
-                assoc.abort()
-            return DeliveryResult.transient(reason)
-        return status_result(int(status.Status), str(status.get("ErrorComment", "") or ""), note)
+            if not assoc.is_established:
+                return DeliveryResult.transient(attempt.loss_reason()), True
+            assoc.abort()  # a DIMSE time-out: do not leave the association dangling (no retry)
+            return DeliveryResult.transient("no C-STORE response from the peer"), False
+        return status_result(int(status.Status), str(status.get("ErrorComment", "") or ""), note), False
 
 
 def proposals(item: DicomFile) -> list[tuple[str, list[str]]]:

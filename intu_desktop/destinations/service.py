@@ -68,6 +68,7 @@ class DeliveryService:
         self._enqueued: set[str] = set()  # destinations queued to, not yet announced by wake()
         self._pending_checked = 0.0  # when _pending was last read from the index (monotonic)
         self._destinations: dict[tuple[str, str], Destination] = {}
+        self._retired: list[Destination] = []  # replaced by set_project during an attempt
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self._priority = priority
@@ -107,11 +108,20 @@ class DeliveryService:
 
     def set_project(self, project: Any) -> None:
         """Use a reloaded configuration from the next attempt on. Destinations are rebuilt;
-        an attempt in flight finishes with the old settings (destinations hold no
-        connection between attempts, so nothing needs closing)."""
+        an attempt in flight finishes with the old settings. The old destinations are
+        closed (a dicom destination keeps its association between attempts): at once when
+        idle, at stop() when an attempt was in flight."""
         with self._cond:
             self.project = project
+            dropped = list(self._destinations.items())
             self._destinations.clear()
+            busy = set(self._inflight)
+        for (_channel, name), destination in dropped:
+            if name in busy:
+                with self._cond:
+                    self._retired.append(destination)
+            else:
+                self._close(destination)
         self.wake()
 
     # -- queue -----------------------------------------------------------------------------
@@ -345,13 +355,18 @@ class DeliveryService:
 
     def _close_destinations(self) -> None:
         with self._cond:
-            built = list(self._destinations.values())
+            built = list(self._destinations.values()) + self._retired
             self._destinations.clear()
+            self._retired = []
         for destination in built:
-            try:
-                destination.close()
-            except Exception:
-                log.exception("closing destination %s failed", destination.name)
+            self._close(destination)
+
+    @staticmethod
+    def _close(destination: Destination) -> None:
+        try:
+            destination.close()
+        except Exception:
+            log.exception("closing destination %s failed", destination.name)
 
 
 def _context(row: sqlite3.Row) -> DeliveryContext:

@@ -134,3 +134,31 @@ def test_an_idle_association_the_peer_dropped_costs_one_fresh_association(
         assert peer.count(RECEIVED) == 2  # one before the restart, one fresh after it
     finally:
         destination.close()
+
+
+def test_a_reloaded_configuration_releases_the_kept_association(peer: StoreSCP, tmp_path: Path) -> None:
+    """set_project rebuilds the destinations: the old one's kept association is released at
+    once (not left to its idle timer, nor dropped without a release at exit)."""
+    from destinations_support import FAST, project_with, queue, wait_status
+
+    from intu_desktop.config.model import DestinationConfig
+    from intu_desktop.destinations.service import DeliveryService
+    from intu_desktop.events import EventBus
+    from intu_desktop.index.db import Index
+
+    index = Index(tmp_path / "index.sqlite3")
+    project = project_with(DestinationConfig(name="pacs", type="dicom", retry=FAST, options={
+        "host": "127.0.0.1", "port": peer.port, "called_ae_title": "STORESCP"}))
+    service = DeliveryService(index, EventBus(), project, tmp_path, poll_interval_s=0.2)
+    service.start()
+    try:
+        ids = queue(index, service, project, body="{}", storage_path=sample("CT_small.dcm"))
+        wait_status(index, ids, "delivered")
+        assert peer.count(RECEIVED) == 1 and peer.count(RELEASED) == 0  # kept for the next one
+        started = time.monotonic()
+        service.set_project(project)
+        wait_for(lambda: peer.count(RELEASED) == 1, timeout=10)
+        assert time.monotonic() - started < dicom_destination.IDLE_RELEASE_S
+    finally:
+        service.stop()
+        index.close()
