@@ -54,6 +54,7 @@ class ThumbnailCache:
         self._lock = threading.Lock()
         self.max_bytes = max_bytes
         self._bytes: int | None = None  # the cache's size on disk, counted at the first store
+        self._pruning = False  # one pruner at a time; other render threads go on rendering
 
     def get_or_render(self, path: Path, sop_instance_uid: str, size: int = 128) -> Rendered:
         try:
@@ -85,14 +86,19 @@ class ThumbnailCache:
         with self._lock:
             self._failures.clear()
             self._bytes = 0
-        for file in self.directory.glob("*/*.npz"):
+        for file in self._files():
             _discard(file)
+
+    def _files(self) -> list[Path]:
+        """The cached thumbnails (not the temporary files being written beside them)."""
+        return [file for file in self.directory.glob("*/*.npz") if not file.name.startswith(".tmp-")]
 
     def prune(self) -> int:
         """Delete the least recently used thumbnails until the cache is PRUNE_TO of its
-        maximum; return how many went. Runs on the thread that stored the last one."""
+        maximum; return how many went. Runs on the render thread whose store passed the cap
+        (one at a time: the others go on rendering); the sizes are counted afresh each time."""
         entries = []
-        for file in self.directory.glob("*/*.npz"):
+        for file in self._files():
             with contextlib.suppress(OSError):
                 stat = file.stat()
                 entries.append((stat.st_mtime_ns, stat.st_size, file))
@@ -116,8 +122,16 @@ class ThumbnailCache:
             known = self._bytes
             if known is not None:
                 self._bytes = known + size
-        if known is None or known + size > self.max_bytes:
-            self.prune()  # the first store counts the cache on disk; later, only past the cap
+            # The first store counts the cache on disk; later, only past the cap.
+            due = (known is None or known + size > self.max_bytes) and not self._pruning
+            if due:
+                self._pruning = True
+        if due:
+            try:
+                self.prune()
+            finally:
+                with self._lock:
+                    self._pruning = False
 
     def _file(self, key: str) -> Path:
         # Two-character fan-out keeps directories small with 100,000s of instances.
