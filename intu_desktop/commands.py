@@ -73,6 +73,9 @@ def reprocess(argv: Sequence[str]) -> int:
 # -- reindex ---------------------------------------------------------------------------------
 def reindex(argv: Sequence[str]) -> int:
     """Rebuild the index from the store (after the database was deleted or corrupted)."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filereader import read_file_meta_info
+
     from intu_desktop.dicom.metadata import UnreadableDataset, build_body, read_header
     from intu_desktop.index.db import Index
     from intu_desktop.index.instances import InstanceRecord, iso_time, record_instance
@@ -100,8 +103,15 @@ def reindex(argv: Sequence[str]) -> int:
                 skipped += 1
                 continue
             mtime = path.stat().st_mtime
-            ts = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
-            calling = str(getattr(ds, "file_meta", {}).get("SourceApplicationEntityTitle", "") or "")
+            # The transfer syntax from the file's File Meta group; the sender's AE title when
+            # the file records it (Sending Application Entity Title, PS3.10 7.1; files this
+            # receiver stored do not).
+            try:
+                meta = read_file_meta_info(path)
+            except Exception:  # noqa: BLE001 - a file pydicom reads but whose meta it does not
+                meta = FileMetaDataset()
+            ts = str(meta.get("TransferSyntaxUID", "") or "")
+            calling = str(meta.get("SendingApplicationEntityTitle", "") or "").strip()
             body = build_body(ds, path, transfer_syntax=ts, calling_ae=calling, received_at=iso_time(mtime))
             if not body["sopInstanceUid"]:
                 skipped += 1

@@ -180,9 +180,11 @@ def test_reindex_rebuilds_the_index_from_the_store(tmp_path: Path, damage: str) 
     result = _reindex(data)
     assert result.returncode == 0, result.stderr
     assert "reindexed 40 instance(s)" in result.stdout
-    rows = index_rows(data, "SELECT sop_uid, storage_path FROM instances")
+    rows = index_rows(data, "SELECT sop_uid, storage_path, transfer_syntax, calling_ae FROM instances")
     assert {r["sop_uid"] for r in rows} == {o.sop_uid for o in objects}
     assert all(Path(r["storage_path"]).is_file() for r in rows)
+    # From each file's File Meta group: the transfer syntax it arrived in.
+    assert {r["transfer_syntax"] for r in rows} == {"1.2.840.10008.1.2.1"}
     # The program runs on the rebuilt index and knows the objects as duplicates.
     again = Headless(["--channel", str(channel)], data)
     try:
