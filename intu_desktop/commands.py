@@ -103,9 +103,8 @@ def reindex(argv: Sequence[str]) -> int:
                 skipped += 1
                 continue
             mtime = path.stat().st_mtime
-            # The transfer syntax from the file's File Meta group; the sender's AE title when
-            # the file records it (Sending Application Entity Title, PS3.10 7.1; files this
-            # receiver stored do not).
+            # The transfer syntax and the sender's AE title (Sending Application Entity
+            # Title, PS3.10 7.1, which this receiver writes) from the file's File Meta group.
             try:
                 meta = read_file_meta_info(path)
             except Exception:  # noqa: BLE001 - a file pydicom reads but whose meta it does not

@@ -462,7 +462,13 @@ class ChannelListener:
         chunk.write(b"\x00" * 128 + b"DICM")
         from pydicom.filewriter import write_file_meta_info
 
-        write_file_meta_info(chunk, event.file_meta)  # type: ignore[arg-type]
+        meta = event.file_meta
+        rec = self._record(event.assoc)
+        if rec.calling_ae:  # as transport._write_file_meta records them for chunked objects
+            meta.SendingApplicationEntityTitle = rec.calling_ae
+        if rec.called_ae:
+            meta.ReceivingApplicationEntityTitle = rec.called_ae
+        write_file_meta_info(chunk, meta)  # type: ignore[arg-type]
         chunk.write(event.request.DataSet.getvalue())
         return chunk
 

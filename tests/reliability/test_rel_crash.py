@@ -183,8 +183,8 @@ def test_reindex_rebuilds_the_index_from_the_store(tmp_path: Path, damage: str) 
     rows = index_rows(data, "SELECT sop_uid, storage_path, transfer_syntax, calling_ae FROM instances")
     assert {r["sop_uid"] for r in rows} == {o.sop_uid for o in objects}
     assert all(Path(r["storage_path"]).is_file() for r in rows)
-    # From each file's File Meta group: the transfer syntax it arrived in.
-    assert {r["transfer_syntax"] for r in rows} == {"1.2.840.10008.1.2.1"}
+    # From each file's File Meta group: how it arrived and from whom.
+    assert {(r["transfer_syntax"], r["calling_ae"]) for r in rows} == {("1.2.840.10008.1.2.1", "CT_SCANNER_1")}
     # The program runs on the rebuilt index and knows the objects as duplicates.
     again = Headless(["--channel", str(channel)], data)
     try:
