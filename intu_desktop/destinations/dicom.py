@@ -298,12 +298,14 @@ def association_failure(attempt: AssociationAttempt) -> DeliveryResult:
     assoc = attempt.assoc
     with attempt.signals.lock:
         connect_error = attempt.signals.connect_error
+        reject = attempt.signals.reject
     if isinstance(connect_error, ssl.SSLCertVerificationError):
         return DeliveryResult.permanent(reason)  # an untrusted certificate stays untrusted
-    if assoc is not None and assoc.is_rejected:
-        response = assoc.acceptor.primitive
+    if (assoc is not None and assoc.is_rejected) or reject is not None:
+        response = assoc.acceptor.primitive if assoc is not None else None
+        result = int(response.result or 0) if response is not None else (reject or (1, 0, 0))[0]
         # PS3.8 §9.3.4: result 1 rejected-permanent, 2 rejected-transient.
-        if response is not None and int(response.result or 0) == 2:
+        if result == 2:
             return DeliveryResult.transient(reason)
         return DeliveryResult.permanent(reason)
     if assoc is not None and assoc.acceptor.primitive is not None and assoc.acceptor.primitive.result == 0:

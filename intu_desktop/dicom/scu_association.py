@@ -19,7 +19,7 @@ from typing import Any
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
-from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.pdu import A_ABORT_RQ, A_ASSOCIATE_RJ
 from pynetdicom.pdu_primitives import A_P_ABORT, MaximumLengthNotification
 from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.transport import T_CONNECT, AddressInformation, AssociationSocket
@@ -44,6 +44,10 @@ class PeerSignals:
     """What the peer told us, collected from pynetdicom's threads while the association runs."""
 
     abort: tuple[int, int] | None = None  # (source, reason) of a received A-ABORT PDU
+    # (result, source, reason) of a received A-ASSOCIATE-RJ PDU. pynetdicom may miss one: a
+    # peer that rejects and closes at once can close the socket before the requesting
+    # thread checks it is connected, and pynetdicom then aborts as if it never connected.
+    reject: tuple[int, int, int] | None = None
     closed: bool = False  # the transport closed without an A-ABORT PDU (A-P-ABORT)
     sent_abort: tuple[int, int] | None = None  # (source, reason) of the A-ABORT we sent
     connect_error: OSError | None = None
@@ -280,6 +284,9 @@ def _on_pdu(event: evt.Event, signals: PeerSignals) -> None:
     if isinstance(pdu, A_ABORT_RQ):
         with signals.lock:
             signals.abort = (int(pdu.source or 0), int(pdu.reason_diagnostic or 0))
+    elif isinstance(pdu, A_ASSOCIATE_RJ):
+        with signals.lock:
+            signals.reject = (int(pdu.result or 0), int(pdu.source or 0), int(pdu.reason_diagnostic or 0))
 
 
 def _on_pdu_sent(event: evt.Event, signals: PeerSignals) -> None:
@@ -310,6 +317,10 @@ def _failure_reason(
             int(response.result_source or 0),
             int(response.diagnostic or 0),
         )
+    with signals.lock:
+        reject = signals.reject
+    if reject is not None:  # received, though pynetdicom did not get to it (see PeerSignals)
+        return "association rejected: " + reject_text(*reject)
     if response is not None and response.result == 0:
         return no_context_words(assoc.rejected_contexts)
     ended = _ended_reason(signals, timeout_s, "the association request")
