@@ -28,7 +28,13 @@ from intu_desktop.dicom.metadata import UnreadableDataset, build_body, read_head
 from intu_desktop.dicom.negotiation import AssociationPolicy, PolicyACSE
 from intu_desktop.dicom.storage import InstanceStore, StoreFull
 from intu_desktop.dicom.tls import TlsSetupError, server_context
-from intu_desktop.dicom.transport import ChunkFile, ListenerServer, install_chunk_file_factory
+from intu_desktop.dicom.transport import (
+    ChunkFile,
+    FileMeta,
+    ListenerServer,
+    install_chunk_file_factory,
+    write_file_meta,
+)
 from intu_desktop.events import EventBus
 from intu_desktop.index.associations import AssociationRecord, save_association
 from intu_desktop.index.db import Index
@@ -460,15 +466,12 @@ class ChannelListener:
         """A data set pynetdicom kept in memory (not chunked): write it as a Part 10 file."""
         chunk = ChunkFile(self.store.tmp_dir, event.assoc)
         chunk.write(b"\x00" * 128 + b"DICM")
-        from pydicom.filewriter import write_file_meta_info
-
         meta = event.file_meta
         rec = self._record(event.assoc)
-        if rec.calling_ae:  # as transport._write_file_meta records them for chunked objects
-            meta.SendingApplicationEntityTitle = rec.calling_ae
-        if rec.called_ae:
-            meta.ReceivingApplicationEntityTitle = rec.called_ae
-        write_file_meta_info(chunk, meta)  # type: ignore[arg-type]
+        # The File Meta group chunked objects get (transport.write_file_meta), AE titles included.
+        write_file_meta(chunk, FileMeta(
+            sop_class_uid=str(meta.MediaStorageSOPClassUID), sop_instance_uid=str(meta.MediaStorageSOPInstanceUID),
+            transfer_syntax=str(meta.TransferSyntaxUID), sending_ae=rec.calling_ae, receiving_ae=rec.called_ae))
         chunk.write(event.request.DataSet.getvalue())
         return chunk
 

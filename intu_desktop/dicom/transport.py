@@ -137,8 +137,8 @@ def _chunk_file_factory(*_args: Any, **_kwargs: Any) -> ChunkFile:
     return ChunkFile(getattr(server, "chunk_dir", None), assoc)
 
 
-class _FileMeta:
-    """The File Meta values pynetdicom gives each received object (see `_write_file_meta`),
+class FileMeta:
+    """The File Meta values pynetdicom gives each received object (see `write_file_meta`),
     and the AE titles of the association it came on: pynetdicom builds this on the
     association's DUL thread, whose `assoc` knows them."""
 
@@ -175,7 +175,7 @@ def _even(text: str, pad: bytes) -> bytes:
     return raw + pad if len(raw) % 2 else raw
 
 
-def _write_file_meta(fp: Any, meta: _FileMeta, enforce_standard: bool = True) -> None:
+def write_file_meta(fp: Any, meta: FileMeta, enforce_standard: bool = True) -> None:
     """Group 0002 in Explicit VR Little Endian, the bytes pydicom's write_file_meta_info
     writes for the same values (tests/unit/test_file_meta.py), without building a
     Dataset per object (issue 9: it cost about 5% of the receive path).
@@ -205,8 +205,8 @@ def install_chunk_file_factory() -> None:
     """Route pynetdicom's chunked C-STORE files through ChunkFile (idempotent, process-wide)."""
     with _factory_lock:
         dimse_messages.NamedTemporaryFile = _chunk_file_factory  # type: ignore[assignment]
-        dimse_messages.create_file_meta = _FileMeta  # type: ignore[assignment]
-        dimse_messages.write_file_meta_info = _write_file_meta  # type: ignore[assignment]
+        dimse_messages.create_file_meta = FileMeta  # type: ignore[assignment]
+        dimse_messages.write_file_meta_info = write_file_meta  # type: ignore[assignment]
 
 
 def _abort_pdu(source: int = 2, reason: int = 6) -> bytes:

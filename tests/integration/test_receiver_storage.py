@@ -206,3 +206,27 @@ def test_abort_in_the_middle_of_an_object_leaves_nothing(start_runtime, tmp_path
     assert rt.index.query("SELECT COUNT(*) FROM instances")[0][0] == 0
     assert not list((data / "store").rglob("*.dcm"))
     assert echoscu(port).returncode == 0
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_stored_file_meta_says_who_sent_it_to_whom(start_runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   chunked: bool) -> None:
+    """Sending and Receiving Application Entity Title (PS3.10 7.1) in the stored file's File
+    Meta group, whether pynetdicom streamed the data set to a file or kept it in memory."""
+    from pynetdicom import _config
+
+    port = free_port()
+    data = tmp_path / "data"
+    start_runtime(write_channel(tmp_path / "ch", port=port), data_dir=data, with_pipeline=False)
+    monkeypatch.setattr(_config, "STORE_RECV_CHUNKED_DATASET", chunked)  # after the listener set it
+    path = sample("CT_small.dcm")
+    assert storescu(port, [path]).returncode == 0
+    sent = pydicom.dcmread(path)
+    stored = _stored_path(data, sent)
+    wait_for(stored.is_file)
+    ds = pydicom.dcmread(stored)
+    meta = ds.file_meta
+    assert (meta.SendingApplicationEntityTitle, meta.ReceivingApplicationEntityTitle) == ("CT_SCANNER_1", "INTU_SCP")
+    assert meta.MediaStorageSOPInstanceUID == sent.SOPInstanceUID
+    assert meta.TransferSyntaxUID == sent.file_meta.TransferSyntaxUID
+    assert ds.PixelData == sent.PixelData

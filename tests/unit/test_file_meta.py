@@ -22,7 +22,7 @@ from intu_desktop.dicom import transport
 )
 def test_same_bytes_as_pydicom(sop_class: str, sop_instance: str, syntax: str) -> None:
     ours, theirs = io.BytesIO(), io.BytesIO()
-    transport._write_file_meta(ours, transport._FileMeta(
+    transport.write_file_meta(ours, transport.FileMeta(
         sop_class_uid=sop_class, sop_instance_uid=sop_instance, transfer_syntax=syntax))
     write_file_meta_info(theirs, create_file_meta(
         sop_class_uid=sop_class, sop_instance_uid=sop_instance, transfer_syntax=syntax))
@@ -32,7 +32,7 @@ def test_same_bytes_as_pydicom(sop_class: str, sop_instance: str, syntax: str) -
 def test_the_association_s_ae_titles_are_recorded() -> None:
     """Sending and Receiving Application Entity Title (PS3.10 7.1), as pydicom writes them."""
     ours, theirs = io.BytesIO(), io.BytesIO()
-    transport._write_file_meta(ours, transport._FileMeta(
+    transport.write_file_meta(ours, transport.FileMeta(
         sop_class_uid="1.2.3", sop_instance_uid="1.2.3.4", transfer_syntax="1.2.840.10008.1.2.1",
         sending_ae="CT_SCANNER_1", receiving_ae="INTU_SCP"))
     meta = create_file_meta(sop_class_uid="1.2.3", sop_instance_uid="1.2.3.4",
@@ -45,5 +45,5 @@ def test_the_association_s_ae_titles_are_recorded() -> None:
 
 def test_installed_into_pynetdicom() -> None:
     transport.install_chunk_file_factory()
-    assert dimse_messages.write_file_meta_info is transport._write_file_meta
-    assert dimse_messages.create_file_meta is transport._FileMeta
+    assert dimse_messages.write_file_meta_info is transport.write_file_meta
+    assert dimse_messages.create_file_meta is transport.FileMeta
