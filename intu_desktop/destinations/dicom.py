@@ -142,13 +142,24 @@ class DicomDestination:
             if not keep:
                 attempt.release()
 
-    def _take_idle(self, key: _ContextKey) -> AssociationAttempt | None:
-        """The association kept open, when it is still up and fits this object's contexts."""
+    def _detach_idle(
+        self, only: AssociationAttempt | None = None
+    ) -> tuple[AssociationAttempt, _ContextKey] | None:
+        """Take the kept association (only `only`, when given and still the one kept) and
+        stop its idle timer."""
         with self._lock:
-            idle, self._idle = self._idle, None
+            idle = self._idle
+            if idle is None or (only is not None and idle[0] is not only):
+                return None
+            self._idle = None
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
+        return idle
+
+    def _take_idle(self, key: _ContextKey) -> AssociationAttempt | None:
+        """The association kept open, when it is still up and fits this object's contexts."""
+        idle = self._detach_idle()
         if idle is None:
             return None
         attempt, idle_key = idle
@@ -170,13 +181,9 @@ class DicomDestination:
     ) -> None:
         """Release the idle association (the one given, when it is still the idle one);
         `wait_s` bounds how long the peer may take to confirm."""
-        with self._lock:
-            if self._idle is None or (attempt is not None and self._idle[0] is not attempt):
-                return
-            idle, self._idle = self._idle, None
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-                self._idle_timer = None
+        idle = self._detach_idle(attempt)
+        if idle is None:
+            return
         assoc = idle[0].assoc
         if wait_s is not None and assoc is not None:
             assoc.acse_timeout = min(assoc.acse_timeout or wait_s, wait_s)
@@ -303,7 +310,10 @@ def association_failure(attempt: AssociationAttempt) -> DeliveryResult:
         return DeliveryResult.permanent(reason)  # an untrusted certificate stays untrusted
     if (assoc is not None and assoc.is_rejected) or reject is not None:
         response = assoc.acceptor.primitive if assoc is not None else None
-        result = int(response.result or 0) if response is not None else (reject or (1, 0, 0))[0]
+        if response is not None:
+            result = int(response.result or 0)
+        else:  # the reject pynetdicom missed (scu_association.PeerSignals), else permanent
+            result = reject[0] if reject is not None else 1
         # PS3.8 §9.3.4: result 1 rejected-permanent, 2 rejected-transient.
         if result == 2:
             return DeliveryResult.transient(reason)

@@ -113,15 +113,12 @@ class DeliveryService:
         idle, at stop() when an attempt was in flight."""
         with self._cond:
             self.project = project
-            dropped = list(self._destinations.items())
+            idle = []
+            for (_channel, name), destination in self._destinations.items():
+                (self._retired if name in self._inflight else idle).append(destination)
             self._destinations.clear()
-            busy = set(self._inflight)
-        for (_channel, name), destination in dropped:
-            if name in busy:
-                with self._cond:
-                    self._retired.append(destination)
-            else:
-                self._close(destination)
+        for destination in idle:
+            self._close(destination)
         self.wake()
 
     # -- queue -----------------------------------------------------------------------------
