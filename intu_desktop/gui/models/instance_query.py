@@ -6,7 +6,7 @@ Rows come back already formatted, so the GUI thread only looks strings up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,12 +163,21 @@ def received_at(index: Index, instance_id: int) -> float | None:
     return float(rows[0][0] or 0.0) if rows else None
 
 
+# SQLite's default limit on host parameters is 999 in old builds: stay under it.
+_MAX_PARAMETERS = 900
+
+
+def parameter_chunks(values: Sequence[Any]) -> Iterator[tuple[list[Any], str]]:
+    """`values` in slices small enough for one statement's host parameters, each with its
+    `?,?,...` marks for an `IN (...)`."""
+    for start in range(0, len(values), _MAX_PARAMETERS):
+        chunk = list(values[start : start + _MAX_PARAMETERS])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def fetch_rows(index: Index, ids: Sequence[int]) -> dict[int, InstanceRow]:
     rows: dict[int, InstanceRow] = {}
-    # SQLite's default limit on host parameters is 999 in old builds: stay under it.
-    for start in range(0, len(ids), 900):
-        chunk = list(ids[start : start + 900])
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in parameter_chunks(ids):
         for r in index.query(f"SELECT {_ROW_FIELDS} FROM instances WHERE id IN ({marks})", chunk):
             row = to_row(r)
             rows[row.id] = row

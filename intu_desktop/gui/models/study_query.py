@@ -12,6 +12,7 @@ from intu_desktop.gui.models.instance_query import (
     InstanceFilter,
     InstanceRow,
     fetch_rows,
+    parameter_chunks,
 )
 from intu_desktop.index.db import Index
 
@@ -54,18 +55,14 @@ def fetch_touched_studies(
     """The studies these instances belong to, and their rows aggregated again under the
     filter: what a live refresh needs instead of every study (a study touched but absent
     from the rows no longer matches the filter)."""
-    ids = sorted(set(instance_ids))
     touched: set[str] = set()
-    for start in range(0, len(ids), 900):  # under SQLite's oldest host-parameter limit
-        chunk = ids[start : start + 900]
-        sql = f"SELECT DISTINCT study_uid FROM instances WHERE id IN ({','.join('?' * len(chunk))})"
+    for chunk, marks in parameter_chunks(sorted(set(instance_ids))):
+        sql = f"SELECT DISTINCT study_uid FROM instances WHERE id IN ({marks})"
         touched.update(str(r[0] or "") for r in index.query(sql, chunk))
     where, params = instance_filter.where()
-    uids = sorted(touched)
     rows: list[StudyRow] = []
-    for start in range(0, len(uids), 900):
-        chunk = uids[start : start + 900]
-        condition = f"study_uid IN ({','.join('?' * len(chunk))})"
+    for chunk, marks in parameter_chunks(sorted(touched)):
+        condition = f"study_uid IN ({marks})"
         sql = _aggregate(f"{where} AND {condition}" if where else condition)
         rows.extend(_study_row(r) for r in index.query(sql, [*params, *chunk]))
     return touched, rows
