@@ -264,13 +264,15 @@ def test_a_late_heartbeat_says_the_gui_thread_is_strained(qtbot):
 
 
 def test_the_window_backs_off_its_live_views_when_its_watchdog_is_strained(qtbot, window):
-    from intu_desktop.gui.models.instance_table import LIVE_REFRESH_MS
+    from intu_desktop.gui.models.instance_table import live_refresh_ms
     from intu_desktop.gui.watchdog import UiWatchdog
 
     watchdog = UiWatchdog(window)
     window.watch(watchdog)
     model = window.instances.model
-    assert model._live_timer.interval() == LIVE_REFRESH_MS
+    # On a loaded machine the bridge may have slowed down already while the window opened:
+    # the live view follows whatever interval the bridge has.
+    assert model._live_timer.interval() == live_refresh_ms(window.bridge.interval_ms)
     for _ in range(4):
         watchdog.strained.emit()
         window.bridge._last_step -= 10  # let every strain count as a new step
