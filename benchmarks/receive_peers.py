@@ -3,7 +3,10 @@
 Each receiver runs as its own process on a free port, in its own folder, and is stopped
 with SIGTERM. Peak memory is the receiver's `VmHWM` read from /proc just before the
 signal: it belongs to the process's own address space, so unlike `ru_maxrss` it never
-includes the RSS of the parent that forked it.
+includes the RSS of the parent that forked it. The window receives in processes of its
+own (`intu_desktop/dicom/receiver_process.py`): its figure is the sum over the app's
+Python processes (the window's and every multiprocessing child's), each at its own peak,
+so it can only overstate. Node.js workers are not counted (they were not before either).
 
 DCMTK is called by absolute path: pynetdicom installs Python console scripts named
 `storescu` and `storescp` that shadow DCMTK's on PATH. DCMTK's network layer reads the
@@ -218,15 +221,26 @@ class RunningReceiver:
         argv = [dcmtk("echoscu"), "-aet", CALLING_AE, "-aec", CALLED_AE, "-to", "5", "127.0.0.1", str(self.port)]
         return subprocess.run(argv, capture_output=True, timeout=30, env=_env(False), check=False).returncode == 0
 
-    def rss_mb(self) -> float:
+    def _python_pids(self) -> list[int]:
+        """The app's process and its multiprocessing children (receivers, resource tracker)."""
         assert self.proc is not None
-        return _proc_status_kib(self.proc.pid, "VmRSS") / 1024
+        pids = [self.proc.pid]
+        try:
+            for child in psutil.Process(self.proc.pid).children(recursive=True):
+                if any("multiprocessing" in part for part in child.cmdline()):
+                    pids.append(child.pid)
+        except psutil.Error:
+            pass
+        return pids
+
+    def rss_mb(self) -> float:
+        return sum(_proc_status_kib(pid, "VmRSS") for pid in self._python_pids()) / 1024
 
     def stop(self) -> None:
         proc = self.proc
         if proc is None or self.exit_code is not None:
             return
-        self.peak_rss_mb = _proc_status_kib(proc.pid, "VmHWM") / 1024
+        self.peak_rss_mb = sum(_proc_status_kib(pid, "VmHWM") for pid in self._python_pids()) / 1024
         try:
             children = psutil.Process(proc.pid).children(recursive=True)
         except psutil.Error:

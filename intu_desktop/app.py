@@ -11,12 +11,15 @@ import logging.handlers
 import os
 import shutil
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import platformdirs
 
 from intu_desktop import events
+from intu_desktop.dicom.receiver_process import ProcessListener
 from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
 from intu_desktop.dicom.storage import InstanceStore
 from intu_desktop.events import EventBus
@@ -75,7 +78,7 @@ class Runtime:
     """The running receiver: index, store, listeners, pipeline and deliveries."""
 
     def __init__(self, project: Any, data_dir: Path, *, bus: EventBus | None = None,
-                 host: str = "", with_pipeline: bool = True) -> None:
+                 host: str = "", with_pipeline: bool = True, receiver_process: bool = False) -> None:
         self.project = project
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,17 +89,24 @@ class Runtime:
             log.info("removed %d temporary file(s) left by an interrupted transfer", removed)
         self.index = Index(self.data_dir / "index.sqlite3")
         self.host = host
+        # Each channel's SCP in a process of its own, as the window and headless mode run it
+        # (dicom/receiver_process.py); in this process for tests and tools.
+        self.receiver_process = receiver_process
         # Shared by the listeners (which stamp it) and the pipeline and deliveries (which give way).
         self.priority = ReceivePriority()
         self.pipeline: Any = None
         self.delivery: Any = None
         if with_pipeline:
             self._build_pipeline()
-        self.listeners: dict[str, ChannelListener] = {ch.id: self.new_listener(ch) for ch in project.dicom_channels}
+        self.listeners: dict[str, ChannelListener | ProcessListener] = {
+            ch.id: self.new_listener(ch) for ch in project.dicom_channels}
 
-    def new_listener(self, channel: Any) -> ChannelListener:
+    def new_listener(self, channel: Any) -> ChannelListener | ProcessListener:
         """A listener for `channel` wired to this runtime's store, index, bus and pipeline (not started)."""
         ingest: Callable[[int], None] = self.pipeline.submit if self.pipeline is not None else (lambda _i: None)
+        if self.receiver_process:
+            return ProcessListener(channel, data_dir=self.data_dir, bus=self.bus, ingest=ingest, host=self.host,
+                                   priority=self.priority, fsync=self.store.fsync)
         return ChannelListener(channel, store=self.store, index=self.index, bus=self.bus, ingest=ingest,
                                host=self.host, priority=self.priority)
 
@@ -117,15 +127,24 @@ class Runtime:
             self.delivery.start()
         if self.pipeline is not None:
             self.pipeline.start()
-        failures: list[ListenerStartError] = []
-        for listener in self.listeners.values():
+        failed: dict[str, ListenerStartError] = {}
+
+        def start(listener: ChannelListener | ProcessListener) -> None:
             try:
                 listener.start()
             except ListenerStartError as exc:
                 log.error("%s", exc)
-                failures.append(exc)
+                failed[listener.channel_id] = exc
+
+        # Side by side: a receiver process takes about half a second to import and bind.
+        starting = [threading.Thread(target=start, args=(listener,), name=f"start-{listener.channel_id}")
+                    for listener in self.listeners.values()]
+        for thread in starting:
+            thread.start()
+        for thread in starting:
+            thread.join()
         self.publish_disk_space()
-        return failures
+        return [failed[channel_id] for channel_id in self.listeners if channel_id in failed]
 
     def publish_disk_space(self) -> None:
         usage = shutil.disk_usage(self.store.root)

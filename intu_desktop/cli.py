@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from intu_desktop import __version__
 
@@ -83,7 +83,9 @@ def run_headless(project: Any, data_dir: Path) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    runtime = Runtime(project, data_dir)
+    # Each channel receives in a process of its own: the pipeline and deliveries never
+    # hold the interpreter lock a C-STORE waits for (dicom/receiver_process.py).
+    runtime = Runtime(project, data_dir, receiver_process=True)
     failures = runtime.start()
     if failures:
         for exc in failures:

@@ -29,11 +29,11 @@ def start_runtime(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     started: list[Any] = []
 
     def start(*channel_files: Path, project_dir: Path | None = None, data_dir: Path | None = None,
-              with_pipeline: bool = True, expect_failures: bool = False) -> Any:
+              with_pipeline: bool = True, expect_failures: bool = False, receiver_process: bool = False) -> Any:
         project = load_project(project_dir) if project_dir else load_channel_files(list(channel_files))
         assert not project.errors, [str(e) for e in project.errors]
         runtime = Runtime(project, data_dir or tmp_path / f"data{len(started)}", host="127.0.0.1",
-                          with_pipeline=with_pipeline)
+                          with_pipeline=with_pipeline, receiver_process=receiver_process)
         started.append(runtime)
         failures = runtime.start()
         if not expect_failures:

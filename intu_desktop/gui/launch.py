@@ -74,7 +74,8 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
     QCoreApplication.setApplicationName(layout.APPLICATION)
     app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setQuitOnLastWindowClosed(False)  # the tray keeps the app alive; Quit ends it
-    runtime = Runtime(project, data_dir)
+    # Receivers in processes of their own: the GUI thread never waits for their interpreter lock.
+    runtime = Runtime(project, data_dir, receiver_process=True)
     failures = runtime.start()
     window = MainWindow(runtime, QSettings(layout.ORGANIZATION, layout.APPLICATION))
     watchdog = UiWatchdog(window)

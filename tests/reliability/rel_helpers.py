@@ -51,14 +51,27 @@ class Headless:
         self.log = data.parent / f"{data.name}-stdout-{time.monotonic_ns()}.txt"
         self._out = open(self.log, "w", encoding="utf-8")
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # A session of its own: kill9() ends the program's receiver processes and workers with it.
         self.proc = subprocess.Popen([*PROGRAM, "--headless", *channel_args, "--data-dir", str(data)],
-                                     stdout=self._out, stderr=subprocess.STDOUT, text=True, env=full_env)
+                                     stdout=self._out, stderr=subprocess.STDOUT, text=True, env=full_env,
+                                     start_new_session=True)
 
     def kill9(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        """A crash of the whole program: every one of its processes at the same instant."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait(timeout=30)
         self._out.close()
+
+    def receiver_pids(self) -> list[int]:
+        """The receiver processes (one per channel) the program started."""
+        try:
+            children = psutil.Process(self.proc.pid).children()
+        except psutil.Error:
+            return []
+        return [c.pid for c in children if "spawn_main" in " ".join(c.cmdline())]
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -9,17 +9,22 @@ index. Longer variant: benchmarks/soak_crash.py.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pydicom
 import pytest
 from dicomtools import (
     copies_with_new_uids,
+    dcmtk,
     free_port,
     sample,
     storescu,
@@ -28,7 +33,7 @@ from dicomtools import (
     write_channel,
 )
 from rel_crash import check_after_restart, index_rows, kill_rounds
-from rel_helpers import PROGRAM, Headless, fast_copies, leftovers
+from rel_helpers import PROGRAM, Headless, confirmed_files, fast_copies, leftovers
 
 ROUNDS = 3
 OBJECTS = 1000
@@ -193,3 +198,45 @@ def test_reindex_rebuilds_the_index_from_the_store(tmp_path: Path, damage: str) 
         assert index_rows(data, "SELECT duplicates FROM instances WHERE sop_uid = ?", (objects[0].sop_uid,))[0][0] == 1
     finally:
         assert again.stop() == 0
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # ended; reaping is init's business
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_receiver_process_whose_program_dies_stops_by_itself_and_keeps_what_it_confirmed(tmp_path: Path) -> None:
+    """The window (or headless parent) crashes mid-ingest: its receiver process finishes the
+    object in hand, closes the port and ends; nothing confirmed is lost and the next start
+    finds a consistent store and index."""
+    port = free_port()
+    channel = write_channel(tmp_path / "ch", port=port)
+    data = tmp_path / "data"
+    objects = fast_copies(sample("CT_small.dcm"), tmp_path / "objects", 300)
+    by_path = {str(o.path): o for o in objects}
+    receiver = Headless(["--channel", str(channel)], data)
+    try:
+        wait_port(port, timeout=60)
+        (child,) = receiver.receiver_pids()
+        sender = subprocess.Popen([dcmtk("storescu"), "-v", "-aet", "CT_SCANNER_1", "-aec", "INTU_SCP",
+                                   "127.0.0.1", str(port), *(str(o.path) for o in objects)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: index_rows(data, "SELECT COUNT(*) FROM instances")[0][0] >= 30, timeout=120)
+        os.kill(receiver.proc.pid, signal.SIGKILL)  # the program only, not its receiver
+        receiver.proc.wait(timeout=30)
+        wait_for(lambda: _gone(child), timeout=30)
+        stderr = sender.communicate(timeout=120)[1]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))  # the receiver closed its port on its way out
+    finally:
+        receiver.kill9()
+    confirmed = [by_path[f] for f in confirmed_files(stderr)]
+    assert 30 <= len(confirmed) < len(objects)  # it stopped receiving: the rest was refused
+    restarted = Headless(["--channel", str(channel)], data)
+    try:
+        wait_port(port, timeout=60)
+        check_after_restart(data, confirmed)
+    finally:
+        assert restarted.stop() == 0, restarted.output()[-2000:]

@@ -1,0 +1,170 @@
+"""Issue 9: the window's receivers run in processes of their own (dicom/receiver_process.py).
+
+Real storescu/echoscu against a Runtime built with `receiver_process=True`: objects are
+stored and indexed by the child, and the parent sees the same events, the same pipeline
+runs and the same log lines as with an in-process listener; refusals and failures keep
+their words; a child that dies is said, and the channel starts again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from dicomtools import (
+    copies_with_new_uids,
+    echoscu,
+    free_port,
+    sample,
+    spec_transformer_source,
+    storescu,
+    wait_for,
+    write_channel,
+)
+
+from intu_desktop import events
+from intu_desktop.dicom.receiver_process import ProcessListener
+from intu_desktop.dicom.scp import ListenerStartError
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def records():
+    handler = _Records()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield handler.records
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _collect(runtime) -> list[events.Event]:
+    seen: list[events.Event] = []
+    runtime.bus.subscribe(seen.append)
+    return seen
+
+
+def _only_listener(runtime) -> ProcessListener:
+    (listener,) = runtime.listeners.values()
+    assert isinstance(listener, ProcessListener)
+    return listener
+
+
+@needs_node
+def test_a_study_is_stored_by_the_child_and_transformed_by_the_parent(start_runtime, tmp_path: Path,
+                                                                       records) -> None:
+    port = free_port()
+    channel = write_channel(tmp_path / "ch", port=port, body="transformer:\n  runtime: node\n"
+                                                            "  entrypoint: transformer.ts\n")
+    (channel.parent / "transformer.ts").write_text(spec_transformer_source(), encoding="utf-8")
+    runtime = start_runtime(channel, data_dir=tmp_path / "data", receiver_process=True)
+    seen = _collect(runtime)
+    listener = _only_listener(runtime)
+    assert listener.state == "listening" and listener.port == port
+    assert listener.pid is not None and listener.pid != os.getpid()
+    # No SCP thread in this process: the listener's threads live in the child.
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("listener-")]
+
+    files = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "study", 12)
+    result = storescu(port, files)
+    assert result.returncode == 0, result.stderr
+
+    rows = runtime.index.query("SELECT id, storage_path FROM instances ORDER BY id")
+    assert len(rows) == 12 and all(Path(r["storage_path"]).is_file() for r in rows)
+    stored = wait_for(lambda: [e for e in seen if e.kind == events.INSTANCE_STORED][:12]
+                      if len([e for e in seen if e.kind == events.INSTANCE_STORED]) == 12 else None)
+    assert sorted(e.data["instance_id"] for e in stored) == [r["id"] for r in rows]
+    assert {e.data["calling_ae"] for e in stored} == {"CT_SCANNER_1"}
+    kinds = [e.kind for e in seen]
+    assert events.ASSOCIATION_ACCEPTED in kinds
+    wait_for(lambda: events.ASSOCIATION_RELEASED in [e.kind for e in seen])
+    # The ids the child handed over reached the pipeline here: every object transformed.
+    runs = wait_for(lambda: (r := runtime.index.query(
+        "SELECT status FROM pipeline_runs WHERE is_current = 1")) and len(r) == 12 and r, timeout=90)
+    assert {r["status"] for r in runs} == {"ok"}
+    # The child's log lines are written by this process's handlers.
+    child_lines = [r for r in records if r.process == listener.pid]
+    assert any(r.getMessage().startswith("stored ") for r in child_lines)
+    assert any("released: 12 stored" in r.getMessage() for r in child_lines)
+
+
+def test_a_refusal_keeps_its_words(start_runtime, tmp_path: Path) -> None:
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port, calling=["MR_1"]),
+                            with_pipeline=False, receiver_process=True)
+    seen = _collect(runtime)
+    result = echoscu(port, aet="CT_SCANNER_1")
+    assert result.returncode != 0
+    rejected = wait_for(lambda: [e for e in seen if e.kind == events.ASSOCIATION_REJECTED])
+    assert "CT_SCANNER_1" in rejected[0].data["reason"]
+    assert "calling_ae_titles" in rejected[0].data["reason"]
+    row = wait_for(lambda: runtime.index.query("SELECT state, reason FROM associations"))
+    assert row[0]["state"] == "rejected" and row[0]["reason"] == rejected[0].data["reason"]
+
+
+def test_a_busy_port_fails_the_start_with_words(start_runtime, tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
+                                receiver_process=True, expect_failures=True)
+        (failure,) = runtime.failures
+        assert isinstance(failure, ListenerStartError)
+        assert f"port {port} is already in use" in str(failure)
+        listener = _only_listener(runtime)
+        assert listener.state == "error" and "already in use" in listener.reason
+        assert listener.pid is None  # the child that could not bind is gone
+
+
+def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_runtime, tmp_path: Path) -> None:
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
+                            receiver_process=True)
+    listener = _only_listener(runtime)
+    assert echoscu(port).returncode == 0
+    pid = listener.pid
+    listener.stop()
+    assert listener.state == "stopped" and listener.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped, not a zombie
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # free: the child closed its socket
+    listener.start()
+    assert listener.state == "listening" and listener.pid != pid
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+
+def test_a_child_that_dies_is_said_and_the_channel_starts_again(start_runtime, tmp_path: Path) -> None:
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
+                            receiver_process=True)
+    seen = _collect(runtime)
+    listener = _only_listener(runtime)
+    os.kill(listener.pid, signal.SIGKILL)
+    wait_for(lambda: listener.state == "error")
+    assert "ended unexpectedly" in listener.reason and "exit code -9" in listener.reason
+    states = [e.data for e in seen if e.kind == events.LISTENER_STATE]
+    assert states[-1]["state"] == "error" and states[-1]["reason"] == listener.reason
+    listener.start()
+    assert listener.state == "listening"
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+    assert len(runtime.index.query("SELECT id FROM instances")) == 1
