@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -229,17 +230,47 @@ class _PipeLogHandler(logging.Handler):
             self.handleError(record)
 
 
+class _Outbox:
+    """The child's messages to the parent, pickled and written by a thread of their own.
+
+    Events, hand-overs and log lines are produced on the association's thread before the
+    C-STORE response goes out; putting them on a queue costs a microsecond there, and the
+    pickling and the pipe write happen while that thread waits for the next object.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="receiver-outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        """Write what is queued, then end."""
+        self._queue.put(None)
+        self._thread.join(STOP_TIMEOUT_S)
+
+    def _run(self) -> None:
+        parent_gone = False
+        while (message := self._queue.get()) is not None:
+            if parent_gone:
+                continue  # nobody to tell; keep draining so producers never block
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):
+                parent_gone = True
+
+
 def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, log_level: int) -> None:
     """The receiver process: one `ChannelListener` until the parent says stop or goes away."""
     from intu_desktop.dicom.scp import ChannelListener
     from intu_desktop.dicom.storage import InstanceStore
     from intu_desktop.index.db import Index
 
-    send_lock = threading.Lock()
-
-    def send(message: tuple[Any, ...]) -> None:
-        with send_lock:
-            conn.send(message)
+    outbox = _Outbox(conn)
+    send = outbox.put
 
     def on_event(event: events.Event) -> None:
         send(("event", event.kind, event.data))
@@ -266,6 +297,7 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
     except ListenerStartError as exc:
         index.close()
         send(("failed", str(exc)))
+        outbox.close()
         return
     send(("started", listener.port))
     while True:
@@ -277,7 +309,5 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
             break
     listener.stop()
     index.close()
-    try:
-        send(("stopped",))
-    except OSError:
-        pass
+    send(("stopped",))
+    outbox.close()

@@ -147,6 +147,8 @@ def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_r
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # reaped, not a zombie
     with socket.socket() as probe:
+        # SO_REUSEADDR as a listener sets it: TIME_WAIT connections do not count, a listening socket does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))  # free: the child closed its socket
     listener.start()
     assert listener.state == "listening" and listener.pid != pid

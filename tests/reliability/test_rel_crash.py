@@ -229,6 +229,8 @@ def test_a_receiver_process_whose_program_dies_stops_by_itself_and_keeps_what_it
         wait_for(lambda: _gone(child), timeout=30)
         stderr = sender.communicate(timeout=120)[1]
         with socket.socket() as probe:
+            # SO_REUSEADDR as a listener sets it: TIME_WAIT connections do not count, a listening socket does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))  # the receiver closed its port on its way out
     finally:
         receiver.kill9()
