@@ -118,10 +118,12 @@ RejectCallback = Callable[[Any, tuple[int, int, int], str], None]
 class PolicyACSE(ACSE):
     """pynetdicom's ACSE with the channel's acceptance rules."""
 
-    def __init__(self, assoc: Any, policy: AssociationPolicy, on_reject: RejectCallback) -> None:
+    def __init__(self, assoc: Any, policy: AssociationPolicy, on_reject: RejectCallback,
+                 others_active: Callable[[], int] = lambda: 0) -> None:
         super().__init__(assoc)
         self._policy = policy
         self._on_reject = on_reject
+        self._others_active = others_active  # held by the channel's other receiver processes
 
     def _negotiate_as_acceptor(self) -> None:
         assoc_rq = cast(A_ASSOCIATE, self.requestor.primitive)
@@ -130,7 +132,7 @@ class PolicyACSE(ACSE):
         # or a port scanner) must not lock modalities out until the ACSE timeout (RELIABILITY 5).
         others = [a for a in self.assoc.ae.active_associations
                   if a.is_acceptor and a.is_established and a is not self.assoc]
-        active = len(others) + 1
+        active = len(others) + 1 + self._others_active()
         verdict = self._policy.check(
             str(assoc_rq.calling_ae_title), str(assoc_rq.called_ae_title),
             str(self.requestor.address), active,

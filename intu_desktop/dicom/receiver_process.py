@@ -1,16 +1,22 @@
-"""A channel's receiver in a process of its own, as the window and headless mode run it (issue 9).
+"""A channel's receivers in processes of their own, as the window and headless mode run them (issue 9).
 
 In one process the window's GUI thread, the pipeline and the receive threads share one
 interpreter lock: every call from Qt into a model's Python `data()` waits for it while a
 study arrives, and every object received waits while the window paints or a transform's
 result is handled. Here the SCP (`ChannelListener`: network, store, header, index row)
-runs in a child process with its own interpreter; the parent keeps the pipeline, the
+runs in child processes with their own interpreters; the parent keeps the pipeline, the
 deliveries and the window. Measured (benchmarks/receive.py, same run): ten senders into
 the window, 46.8 s and no `ui-stall` line, against 77 s and 11-48 lines in one process.
 
+The parent binds the channel's port once (its errors are said as in one process) and
+starts `default_workers()` children that all accept from that socket: each takes the
+associations it wins the race for, so concurrent modalities use every core (ten senders:
+40 s against 47-59 s with one child). The association limit counts every child's
+associations through a shared array (`scp.SharedListening`).
+
 `ProcessListener` is the parent's handle and has the interface the rest of the app uses
-of a `ChannelListener` (`channel`, `state`, `reason`, `port`, `start`, `stop`). The two
-talk over one duplex pipe of pickled tuples:
+of a `ChannelListener` (`channel`, `state`, `reason`, `port`, `start`, `stop`). It talks
+to each child over one duplex pipe of pickled tuples:
 
     parent -> child   ("stop",)
     child -> parent   ("started", port) | ("failed", words)   once, after the start
@@ -19,37 +25,84 @@ talk over one duplex pipe of pickled tuples:
                       ("log", record_dict)                      the child's log records
                       ("stopped",)                              after an orderly stop
 
-The child writes the index itself (SQLite in WAL mode serialises the two processes'
-writers) and answers each C-STORE only after its own commit, exactly as in one process.
-Its log records are written by the parent's handlers, so there is one log file.
+Each child writes the index itself (SQLite in WAL mode serialises the writers) and answers
+each C-STORE only after its own commit, exactly as in one process. Its log records are
+written by the parent's handlers, so there is one log file. When one child dies the others
+are stopped and the channel says so; Start starts them all again.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from intu_desktop import events
-from intu_desktop.dicom.scp import ListenerStartError
+from intu_desktop.dicom.scp import ListenerStartError, explain_bind_error
+from intu_desktop.dicom.transport import open_listening_socket
 from intu_desktop.events import EventBus
 from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
 
-# How long a child may take to import, open the index and bind its port.
+# How long a child may take to import, open the index and start accepting.
 START_TIMEOUT_S = 60.0
 # How long an orderly stop may take (open associations are aborted) before the child is killed.
 STOP_TIMEOUT_S = 10.0
+# At most this many receiver processes per channel.
+MAX_WORKERS = 4
+
+
+def default_workers(cpu_count: int | None = os.cpu_count(), platform: str = sys.platform) -> int:
+    """Receiver processes per channel: one per core (up to MAX_WORKERS) on Linux.
+
+    Each takes the associations it wins the race for, so concurrent modalities use every
+    core instead of one interpreter lock. Elsewhere one: sharing a listening socket between
+    processes has only been exercised on Linux.
+    """
+    if not platform.startswith("linux"):
+        return 1
+    return max(1, min(MAX_WORKERS, cpu_count or 1))
+
+
+class _Child:
+    """One receiver process and the thread that reads its messages."""
+
+    def __init__(self, slot: int, process: Any, conn: Any) -> None:
+        self.slot = slot
+        self.process = process
+        self.conn = conn
+        self.reader: threading.Thread | None = None
+        self.started = threading.Event()
+        self.answer: tuple[Any, ...] = ()
+        self.send_lock = threading.Lock()
+        # Two threads must not wait for the process at once: the loser's waitpid() finds it
+        # reaped already, and multiprocessing then reports a dead process as alive.
+        self.join_lock = threading.Lock()
+
+    def join(self, timeout: float) -> int | None:
+        """Wait for the process to end; its exit code, or None while it runs."""
+        with self.join_lock:
+            self.process.join(timeout)
+            return self.process.exitcode
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self.send_lock:
+            try:
+                self.conn.send(message)
+            except (OSError, ValueError):  # the child is gone already
+                pass
 
 
 class ProcessListener:
-    """The parent's handle on one channel's receiver process."""
+    """The parent's handle on one channel's receiver processes."""
 
     def __init__(
         self,
@@ -61,6 +114,7 @@ class ProcessListener:
         host: str = "",
         priority: ReceivePriority = NEVER,
         fsync: bool = True,
+        workers: int | None = None,
     ) -> None:
         self.channel = channel
         self.config = channel.dicom
@@ -70,17 +124,13 @@ class ProcessListener:
         self.host = host
         self.priority = priority  # stamped for every message: the parent's background work gives way
         self.fsync = fsync
+        self.workers = workers or default_workers()
         self.state = "stopped"
         self.reason = ""
         self._port: int | None = None
-        self._process: Any = None
-        self._conn: Any = None
-        self._reader: threading.Thread | None = None
-        self._started = threading.Event()
-        self._start_answer: tuple[Any, ...] = ()
+        self._children: list[_Child] = []
         self._stopping = False
         self._lock = threading.Lock()  # start/stop
-        self._send_lock = threading.Lock()
 
     @property
     def channel_id(self) -> str:
@@ -91,108 +141,126 @@ class ProcessListener:
         return self._port if self._port is not None else int(self.config.port)
 
     @property
+    def pids(self) -> list[int]:
+        return [child.process.pid for child in self._children]
+
+    @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        return self._children[0].process.pid if self._children else None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         with self._lock:
-            if self._process is not None:
-                if self._process.is_alive():
+            if self._children:
+                if all(child.process.is_alive() for child in self._children):
                     return
-                self._end_process()  # it died: what is left of it goes before a new one starts
+                self._end_children()  # one died: what is left goes before new ones start
             self._set_state("starting", "")
+            port = int(self.config.port)
+            try:
+                # Bound here, once: the port's errors are said as in one process, and every
+                # child accepts from this one socket.
+                sock = open_listening_socket((self.host, port))
+            except OSError as exc:
+                words = explain_bind_error(self.channel_id, port, exc)
+                self._set_state("error", words)
+                raise ListenerStartError(words) from exc
             context = multiprocessing.get_context("spawn")
-            parent_conn, child_conn = context.Pipe(duplex=True)
-            process = context.Process(
-                target=child_main,
-                args=(child_conn, self.channel, str(self.data_dir), self.host, self.fsync,
-                      logging.getLogger().getEffectiveLevel()),
-                name=f"receiver-{self.channel_id}", daemon=True,
-            )
+            active = context.Array("i", self.workers, lock=False)
             self._stopping = False
-            self._started.clear()
-            self._start_answer = ()
-            process.start()
-            child_conn.close()  # the child holds its end: EOF here means the child is gone
-            self._process, self._conn = process, parent_conn
-            self._reader = threading.Thread(target=self._read, args=(parent_conn, process),
-                                            name=f"receiver-{self.channel_id}-reader", daemon=True)
-            self._reader.start()
-            if not self._started.wait(START_TIMEOUT_S):
-                self._start_answer = ("failed", f"channel {self.channel_id}: the receiver process did not "
-                                                f"start within {START_TIMEOUT_S:.0f} s")
-            answer = self._start_answer
-            if answer[0] != "started":
-                self._end_process()
-                self._set_state("error", str(answer[1]))
-                raise ListenerStartError(str(answer[1]))
-            self._port = int(answer[1])
-            self._set_state("listening", "")  # the child logged it, with the port
-            log.debug("channel %s: receiver process %d", self.channel_id, process.pid)
+            try:
+                for slot in range(self.workers):
+                    self._children.append(self._spawn(context, sock, active, slot))
+            finally:
+                sock.close()  # the children hold their own copies
+            failure = ""
+            for child in self._children:
+                if not child.started.wait(START_TIMEOUT_S):
+                    child.answer = ("failed", f"channel {self.channel_id}: the receiver process did not "
+                                              f"start within {START_TIMEOUT_S:.0f} s")
+                if child.answer[0] != "started" and not failure:
+                    failure = str(child.answer[1])
+            if failure:
+                self._end_children()
+                self._set_state("error", failure)
+                raise ListenerStartError(failure)
+            self._port = int(self._children[0].answer[1])
+            self._set_state("listening", "")  # the children logged it, with the port
+            log.debug("channel %s: receiver processes %s", self.channel_id, self.pids)
+
+    def _spawn(self, context: Any, sock: Any, active: Any, slot: int) -> _Child:
+        parent_conn, child_conn = context.Pipe(duplex=True)
+        process = context.Process(
+            target=child_main,
+            args=(child_conn, self.channel, str(self.data_dir), self.host, self.fsync,
+                  logging.getLogger().getEffectiveLevel(), sock, active, slot),
+            name=f"receiver-{self.channel_id}-{slot + 1}", daemon=True,
+        )
+        process.start()
+        child_conn.close()  # the child holds its end: EOF here means the child is gone
+        child = _Child(slot, process, parent_conn)
+        child.reader = threading.Thread(target=self._read, args=(child,),
+                                        name=f"receiver-{self.channel_id}-{slot + 1}-reader", daemon=True)
+        child.reader.start()
+        return child
 
     def stop(self) -> None:
         with self._lock:
-            if self._process is None:
+            if not self._children:
                 return
-            self._end_process()
+            self._end_children()
             self._port = None
             self._set_state("stopped", "")
 
-    def _end_process(self) -> None:
-        """Ask the child to stop, wait for it, and kill it if it does not end in time."""
-        process, conn, reader = self._process, self._conn, self._reader
+    def _end_children(self) -> None:
+        """Ask every child to stop, wait for them, and kill any that does not end in time."""
         self._stopping = True
-        self._send(("stop",))
-        process.join(STOP_TIMEOUT_S)
-        if process.is_alive():
-            log.error("channel %s: the receiver process did not stop within %.0f s; killing it",
-                      self.channel_id, STOP_TIMEOUT_S)
-            process.kill()
-            process.join(5)
-        if reader is not None:
-            reader.join(5)
-        conn.close()
-        self._process = self._conn = self._reader = None
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        with self._send_lock:
-            try:
-                self._conn.send(message)
-            except (OSError, ValueError):  # the child is gone already
-                pass
+        children, self._children = self._children, []
+        for child in children:
+            child.send(("stop",))
+        for child in children:
+            if child.join(STOP_TIMEOUT_S) is None:
+                log.error("channel %s: a receiver process did not stop within %.0f s; killing it",
+                          self.channel_id, STOP_TIMEOUT_S)
+                child.process.kill()
+                child.join(5)
+            if child.reader is not None:
+                child.reader.join(5)
+            child.conn.close()
 
     def _set_state(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
         self.bus.publish(events.LISTENER_STATE, channel_id=self.channel_id, state=state,
                          reason=reason, port=int(self.config.port))
 
-    # -- the child's messages (reader thread) --------------------------------------------
-    def _read(self, conn: Any, process: Any) -> None:
+    # -- the children's messages (one reader thread each) ------------------------------
+    def _read(self, child: _Child) -> None:
         while True:
             try:
-                message = conn.recv()
+                message = child.conn.recv()
             except (EOFError, OSError):
                 break
             try:
-                self._handle(message)
+                self._handle(child, message)
             except Exception:  # a broken subscriber must not stop the messages
                 log.exception("channel %s: handling the receiver process's %r failed",
                               self.channel_id, message[0])
-        if not self._started.is_set():
-            process.join(5)
-            self._start_answer = ("failed", f"channel {self.channel_id}: the receiver process ended "
-                                            f"while starting (exit code {process.exitcode})")
-            self._started.set()
+        if not child.started.is_set():
+            child.answer = ("failed", f"channel {self.channel_id}: the receiver process ended "
+                                      f"while starting (exit code {child.join(5)})")
+            child.started.set()
         elif not self._stopping:
-            process.join(5)
+            self._stopping = True
             words = (f"the receiver process of channel {self.channel_id} ended unexpectedly "
-                     f"(exit code {process.exitcode}); start the channel again")
+                     f"(exit code {child.join(5)}); start the channel again")
             log.error("%s", words)
+            for sibling in self._children:  # no half-served port: the others stop too
+                if sibling is not child:
+                    sibling.send(("stop",))
             self._port = None
             self._set_state("error", words)
 
-    def _handle(self, message: tuple[Any, ...]) -> None:
+    def _handle(self, child: _Child, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "event":
             self.priority.note_receive()
@@ -205,8 +273,8 @@ class ProcessListener:
             record = logging.makeLogRecord(message[1])
             logging.getLogger(record.name).handle(record)
         elif kind in ("started", "failed"):
-            self._start_answer = message
-            self._started.set()
+            child.answer = message
+            child.started.set()
 
 
 # -- the child ----------------------------------------------------------------------------
@@ -263,9 +331,11 @@ class _Outbox:
                 parent_gone = True
 
 
-def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, log_level: int) -> None:
-    """The receiver process: one `ChannelListener` until the parent says stop or goes away."""
-    from intu_desktop.dicom.scp import ChannelListener
+def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, log_level: int,
+               sock: Any, active: Any, slot: int) -> None:
+    """A receiver process: one `ChannelListener` on the shared socket until the parent says
+    stop or goes away."""
+    from intu_desktop.dicom.scp import ChannelListener, SharedListening
     from intu_desktop.dicom.storage import InstanceStore
     from intu_desktop.index.db import Index
 
@@ -291,7 +361,7 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
     index = Index(Path(data_dir) / "index.sqlite3")
     listener = ChannelListener(channel, store=InstanceStore(Path(data_dir), fsync=fsync), index=index, bus=bus,
                                ingest=lambda instance_id: send(("ingest", instance_id)), host=host,
-                               priority=ReceivePriority())
+                               priority=ReceivePriority(), shared=SharedListening(sock, active, slot))
     try:
         listener.start()
     except ListenerStartError as exc:

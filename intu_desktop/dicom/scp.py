@@ -67,6 +67,36 @@ class ListenerStartError(Exception):
     """The listener could not start; the message says why and what to do (exit code 2)."""
 
 
+def explain_bind_error(channel_id: str, port: int, exc: OSError) -> str:
+    """Why a channel cannot listen on its port, and what to do, in words."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"channel {channel_id}: port {port} is already in use by another program "
+                f"(another intu-desktop or a DICOM receiver?): stop it or choose another port")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        hint = " ports below 1024 need administrator rights: use a port such as 4104" if port < 1024 else ""
+        return f"channel {channel_id}: no permission to listen on port {port};{hint}"
+    return f"channel {channel_id}: cannot listen on port {port}: {exc.strerror or exc}"
+
+
+@dataclass
+class SharedListening:
+    """One of several receiver processes accepting from the same listening socket.
+
+    `active` has one slot per process, each written only by its own process: the number of
+    associations it has accepted and not ended. The association limit counts them all.
+    """
+
+    socket: socket.socket
+    active: Any  # a multiprocessing Array('i') shared by the channel's receiver processes
+    slot: int
+
+    def others_active(self) -> int:
+        return sum(n for i, n in enumerate(self.active) if i != self.slot)
+
+    def publish_active(self, count: int) -> None:
+        self.active[self.slot] = count
+
+
 @dataclass
 class StoreOutcome:
     status: int
@@ -99,6 +129,7 @@ class ChannelListener:
         ingest: Callable[[int], None] = lambda _id: None,
         host: str = "",
         priority: ReceivePriority = NEVER,
+        shared: SharedListening | None = None,
     ) -> None:
         self.channel = channel
         self.config = channel.dicom
@@ -108,12 +139,15 @@ class ChannelListener:
         self.ingest = ingest
         self.host = host
         self.priority = priority  # stamped per object: background work gives way
+        self.shared = shared  # one of several processes serving this channel's port
+        self._live = 0  # associations accepted here and not ended (published to `shared`)
         self.state = "stopped"
         self.reason = ""
         self._ae: AE | None = None
         self._server: ListenerServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._lock_live = threading.Lock()
 
     @property
     def channel_id(self) -> str:
@@ -142,8 +176,10 @@ class ChannelListener:
             )
             self._thread.start()
             self._set_state("listening", "")
-            log.info("channel %s listening on port %d as %s%s", self.channel_id, self.port,
-                     self.config.ae_title, " with TLS" if self.config.tls else "")
+            log.info("channel %s listening on port %d as %s%s%s", self.channel_id, self.port,
+                     self.config.ae_title, " with TLS" if self.config.tls else "",
+                     f" (receiver process {self.shared.slot + 1} of {len(self.shared.active)})"
+                     if self.shared is not None else "")
 
     def stop(self) -> None:
         with self._lock:
@@ -205,29 +241,31 @@ class ChannelListener:
             server = ListenerServer(
                 ae, (self.host, int(cfg.port)), cfg.ae_title, ae.supported_contexts,
                 evt_handlers=handlers,
-                make_acse=lambda assoc: PolicyACSE(assoc, policy, self._on_rejected),
+                make_acse=lambda assoc: PolicyACSE(assoc, policy, self._on_rejected, self._others_active),
                 chunk_dir=self.store.tmp_dir,
                 ssl_server_context=ssl_ctx,
                 handshake_timeout=cfg.acse_timeout_ms / 1000,
                 max_pdu_read=max_read,
                 tcp_tuning=bool(cfg.tcp_tuning),
                 on_tls_failure=self._on_tls_failure,
+                listen_socket=self.shared.socket if self.shared is not None else None,
             )
         except OSError as exc:
-            raise ListenerStartError(self._explain_bind_error(exc)) from exc
+            raise ListenerStartError(explain_bind_error(self.channel_id, int(cfg.port), exc)) from exc
         ae._servers.append(server)
         self._ae = ae
         return server
 
-    def _explain_bind_error(self, exc: OSError) -> str:
-        port = int(self.config.port)
-        if exc.errno == errno.EADDRINUSE:
-            return (f"channel {self.channel_id}: port {port} is already in use by another program "
-                    f"(another intu-desktop or a DICOM receiver?): stop it or choose another port")
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            hint = " ports below 1024 need administrator rights: use a port such as 4104" if port < 1024 else ""
-            return f"channel {self.channel_id}: no permission to listen on port {port};{hint}"
-        return f"channel {self.channel_id}: cannot listen on port {port}: {exc.strerror or exc}"
+    # -- the association limit across processes -------------------------------------------
+    def _others_active(self) -> int:
+        """Associations the channel's other receiver processes hold (0 when alone)."""
+        return self.shared.others_active() if self.shared is not None else 0
+
+    def _count_live(self, change: int) -> None:
+        with self._lock_live:
+            self._live += change
+            if self.shared is not None:
+                self.shared.publish_active(self._live)
 
     # -- association tracking -------------------------------------------------------
     def _record(self, assoc: Any) -> AssociationRecord:
@@ -300,6 +338,7 @@ class ChannelListener:
                 item["result"] = int(cx.result)
                 item["accepted_transfer_syntax"] = str(cx.transfer_syntax[0]) if cx.result == 0 else None
         rec.state = "accepted"
+        self._count_live(+1)
         if not assoc.accepted_contexts:
             rec.reason = "no presentation context was accepted: " + "; ".join(
                 f"context {c['id']}: {names.CONTEXT_RESULT.get(c['result'], c['result'])}" for c in rec.contexts)
@@ -311,6 +350,8 @@ class ChannelListener:
         self._discard_chunks(assoc)
         if rec is None or rec.ended_at is not None:
             return
+        if rec.state == "accepted":
+            self._count_live(-1)
         rec.state = state
         if reason:
             rec.reason = reason

@@ -328,6 +328,20 @@ class ListenerRequestHandler(RequestHandler):
         return assoc
 
 
+def open_listening_socket(address: tuple[str, int], backlog: int = 64) -> socket.socket:
+    """A TCP socket listening on `address` with the options `ListenerServer` binds with."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # on Windows SO_REUSEADDR lets a second process steal the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class ListenerServer(ThreadedAssociationServer):
     """One channel's server socket. TLS handshakes happen per connection, with a deadline."""
 
@@ -350,7 +364,11 @@ class ListenerServer(ThreadedAssociationServer):
         max_pdu_read: int,
         tcp_tuning: bool,
         on_tls_failure: Callable[[tuple[str, int], str], None],
+        listen_socket: socket.socket | None = None,
     ) -> None:
+        # A listening socket bound elsewhere (receiver_process: several processes accept
+        # from one port); None: bind `address` here.
+        self._listen_socket = listen_socket
         self.make_acse = make_acse
         self.chunk_dir = chunk_dir
         self.ssl_server_context = ssl_server_context
@@ -362,6 +380,15 @@ class ListenerServer(ThreadedAssociationServer):
         super().__init__(ae, address, ae_title, contexts, None, evt_handlers, ListenerRequestHandler)
 
     def server_bind(self) -> None:
+        if self._listen_socket is not None:
+            assert self.socket is not None
+            self.socket.close()
+            self.socket = self._listen_socket
+            # Non-blocking: when another process wins the race for a connection, accept()
+            # raises BlockingIOError (socketserver skips it) instead of waiting for the next.
+            self.socket.setblocking(False)
+            self.server_address = self.socket.getsockname()
+            return
         # No SO_REUSEADDR on Windows: there it lets a second process steal the port.
         if os.name == "nt":
             assert self.socket is not None
@@ -371,6 +398,10 @@ class ListenerServer(ThreadedAssociationServer):
         super().server_bind()
         assert self.socket is not None
         self.socket.settimeout(None)  # the accept loop uses select; timeouts are per connection
+
+    def server_activate(self) -> None:
+        if self._listen_socket is None:  # an adopted socket listens already
+            super().server_activate()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         assert self.socket is not None

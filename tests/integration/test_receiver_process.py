@@ -101,7 +101,7 @@ def test_a_study_is_stored_by_the_child_and_transformed_by_the_parent(start_runt
         "SELECT status FROM pipeline_runs WHERE is_current = 1")) and len(r) == 12 and r, timeout=90)
     assert {r["status"] for r in runs} == {"ok"}
     # The child's log lines are written by this process's handlers.
-    child_lines = [r for r in records if r.process == listener.pid]
+    child_lines = [r for r in records if r.process in listener.pids]
     assert any(r.getMessage().startswith("stored ") for r in child_lines)
     assert any("released: 12 stored" in r.getMessage() for r in child_lines)
 
@@ -135,17 +135,22 @@ def test_a_busy_port_fails_the_start_with_words(start_runtime, tmp_path: Path) -
         assert listener.pid is None  # the child that could not bind is gone
 
 
-def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_runtime, tmp_path: Path) -> None:
+def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_runtime, tmp_path: Path,
+                                                                        records) -> None:
     port = free_port()
     runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
                             receiver_process=True)
     listener = _only_listener(runtime)
     assert echoscu(port).returncode == 0
     pid = listener.pid
+    pids = listener.pids
     listener.stop()
     assert listener.state == "stopped" and listener.pid is None
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # reaped, not a zombie
+    for ended in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(ended, 0)  # reaped, not a zombie
+    # Every process stopped when asked (none had to be killed after STOP_TIMEOUT_S).
+    assert not [r for r in records if r.levelno >= logging.ERROR], [r.getMessage() for r in records]
     with socket.socket() as probe:
         # SO_REUSEADDR as a listener sets it: TIME_WAIT connections do not count, a listening socket does.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -170,3 +175,99 @@ def test_a_child_that_dies_is_said_and_the_channel_starts_again(start_runtime, t
     assert listener.state == "listening"
     assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
     assert len(runtime.index.query("SELECT id FROM instances")) == 1
+
+
+# -- several receiver processes on one port ----------------------------------------------
+@pytest.fixture
+def two_workers(monkeypatch):
+    from intu_desktop.dicom import receiver_process
+
+    monkeypatch.setattr(receiver_process, "default_workers", lambda: 2)
+
+
+def _accepted_by(records, before: int) -> set[int]:
+    """The processes that logged an association request after the first `before` records."""
+    return {r.process for r in records[before:] if r.getMessage().startswith("association requested by")}
+
+
+def test_both_receiver_processes_accept_from_the_one_port(start_runtime, tmp_path: Path, two_workers,
+                                                         records) -> None:
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
+                            receiver_process=True)
+    listener = _only_listener(runtime)
+    assert len(listener.pids) == 2 and os.getpid() not in listener.pids
+    files = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "study", 6)
+    for n, (paused, serving) in enumerate([listener.pids, listener.pids[::-1]]):
+        # The paused process cannot race for the connection: the other one must take it.
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            before = len(records)
+            assert storescu(port, files[3 * n:3 * n + 3]).returncode == 0
+            wait_for(lambda: _accepted_by(records, before))
+            assert _accepted_by(records, before) == {serving}
+        finally:
+            os.kill(paused, signal.SIGCONT)
+    rows = runtime.index.query("SELECT COUNT(*), COUNT(DISTINCT sop_uid) FROM instances")[0]
+    assert tuple(rows) == (6, 6)
+
+
+def test_the_association_limit_counts_every_receiver_process(start_runtime, tmp_path: Path, two_workers,
+                                                             records) -> None:
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port, extra_dicom="max_associations: 1"),
+                            with_pipeline=False, receiver_process=True)
+    listener = _only_listener(runtime)
+    seen = _collect(runtime)
+    client = AE(ae_title="CT_SCANNER_1")
+    client.add_requested_context(Verification)
+    before = len(records)
+    held = client.associate("127.0.0.1", port, ae_title="INTU_SCP")
+    try:
+        assert held.is_established
+        wait_for(lambda: _accepted_by(records, before))
+        (holder,) = _accepted_by(records, before)
+        (other,) = set(listener.pids) - {holder}
+        os.kill(holder, signal.SIGSTOP)  # the next connection goes to the other process
+        try:
+            before = len(records)
+            result = echoscu(port)
+            assert result.returncode != 0
+            assert _accepted_by(records, before) == {other}
+        finally:
+            os.kill(holder, signal.SIGCONT)
+        rejected = wait_for(lambda: [e for e in seen if e.kind == events.ASSOCIATION_REJECTED])
+        assert "max_associations" in rejected[0].data["reason"]
+    finally:
+        held.release()
+    # Released: the other process's count went back down, so it accepts again.
+    wait_for(lambda: [e for e in seen if e.kind == events.ASSOCIATION_RELEASED])
+    wait_for(lambda: echoscu(port).returncode == 0, timeout=10, interval=0.2)
+
+
+def test_when_one_receiver_process_dies_the_channel_stops_and_says_so(start_runtime, tmp_path: Path,
+                                                                    two_workers) -> None:
+    port = free_port()
+    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
+                            receiver_process=True)
+    listener = _only_listener(runtime)
+    first, second = listener.pids
+    os.kill(second, signal.SIGKILL)
+    wait_for(lambda: listener.state == "error")
+    assert "ended unexpectedly" in listener.reason
+    wait_for(lambda: _gone(first))  # the survivor stopped too: no half-served port
+    listener.start()
+    assert listener.state == "listening" and not set(listener.pids) & {first, second}
+    assert echoscu(port).returncode == 0
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[0] == "Z"

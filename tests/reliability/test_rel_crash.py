@@ -207,9 +207,9 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_a_receiver_process_whose_program_dies_stops_by_itself_and_keeps_what_it_confirmed(tmp_path: Path) -> None:
-    """The window (or headless parent) crashes mid-ingest: its receiver process finishes the
-    object in hand, closes the port and ends; nothing confirmed is lost and the next start
+def test_receiver_processes_whose_program_dies_stop_by_themselves_and_keep_what_they_confirmed(tmp_path: Path) -> None:
+    """The window (or headless parent) crashes mid-ingest: its receiver processes finish the
+    object in hand, close the port and end; nothing confirmed is lost and the next start
     finds a consistent store and index."""
     port = free_port()
     channel = write_channel(tmp_path / "ch", port=port)
@@ -219,14 +219,15 @@ def test_a_receiver_process_whose_program_dies_stops_by_itself_and_keeps_what_it
     receiver = Headless(["--channel", str(channel)], data)
     try:
         wait_port(port, timeout=60)
-        (child,) = receiver.receiver_pids()
+        children = receiver.receiver_pids()
+        assert children
         sender = subprocess.Popen([dcmtk("storescu"), "-v", "-aet", "CT_SCANNER_1", "-aec", "INTU_SCP",
                                    "127.0.0.1", str(port), *(str(o.path) for o in objects)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: index_rows(data, "SELECT COUNT(*) FROM instances")[0][0] >= 30, timeout=120)
         os.kill(receiver.proc.pid, signal.SIGKILL)  # the program only, not its receiver
         receiver.proc.wait(timeout=30)
-        wait_for(lambda: _gone(child), timeout=30)
+        wait_for(lambda: all(_gone(pid) for pid in children), timeout=30)
         stderr = sender.communicate(timeout=120)[1]
         with socket.socket() as probe:
             # SO_REUSEADDR as a listener sets it: TIME_WAIT connections do not count, a listening socket does.
