@@ -19,7 +19,7 @@ from typing import Any
 import platformdirs
 
 from intu_desktop import events
-from intu_desktop.dicom.receiver_process import ProcessListener
+from intu_desktop.dicom.receiver_process import ProcessListener, default_workers
 from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
 from intu_desktop.dicom.storage import InstanceStore
 from intu_desktop.events import EventBus
@@ -105,8 +105,11 @@ class Runtime:
         """A listener for `channel` wired to this runtime's store, index, bus and pipeline (not started)."""
         ingest: Callable[[int], None] = self.pipeline.submit if self.pipeline is not None else (lambda _i: None)
         if self.receiver_process:
+            # The cores shared among the channels: several channels do not start a process per
+            # core each (every process is an interpreter's worth of memory).
+            workers = max(1, default_workers() // max(1, len(self.project.dicom_channels)))
             return ProcessListener(channel, data_dir=self.data_dir, bus=self.bus, ingest=ingest, host=self.host,
-                                   priority=self.priority, fsync=self.store.fsync)
+                                   priority=self.priority, fsync=self.store.fsync, workers=workers)
         return ChannelListener(channel, store=self.store, index=self.index, bus=self.bus, ingest=ingest,
                                host=self.host, priority=self.priority)
 

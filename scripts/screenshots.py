@@ -164,7 +164,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     font = QFont("DejaVu Sans", 9)
     app.setFont(font)
-    runtime = Runtime(project, scratch / "data", host="127.0.0.1")
+    runtime = Runtime(project, scratch / "data", host="127.0.0.1", receiver_process=True)  # as the app runs
     failures = runtime.start()
     if failures:
         raise SystemExit("\n".join(str(f) for f in failures))
