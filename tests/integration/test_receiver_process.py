@@ -62,6 +62,12 @@ def _collect(runtime) -> list[events.Event]:
     return seen
 
 
+def _receiving(start_runtime, tmp_path: Path, port: int, **channel):  # type: ignore[no-untyped-def]
+    """A runtime (no pipeline) receiving in processes on `port`; `channel`: write_channel's options."""
+    return start_runtime(write_channel(tmp_path / "ch", port=port, **channel), with_pipeline=False,
+                         receiver_process=True)
+
+
 def _only_listener(runtime) -> ProcessListener:
     (listener,) = runtime.listeners.values()
     assert isinstance(listener, ProcessListener)
@@ -108,8 +114,7 @@ def test_a_study_is_stored_by_the_child_and_transformed_by_the_parent(start_runt
 
 def test_a_refusal_keeps_its_words(start_runtime, tmp_path: Path) -> None:
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port, calling=["MR_1"]),
-                            with_pipeline=False, receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port, calling=["MR_1"])
     seen = _collect(runtime)
     result = echoscu(port, aet="CT_SCANNER_1")
     assert result.returncode != 0
@@ -138,8 +143,7 @@ def test_a_busy_port_fails_the_start_with_words(start_runtime, tmp_path: Path) -
 def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_runtime, tmp_path: Path,
                                                                         records) -> None:
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
-                            receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port)
     listener = _only_listener(runtime)
     assert echoscu(port).returncode == 0
     pid = listener.pid
@@ -162,8 +166,7 @@ def test_stop_ends_the_child_and_frees_the_port_and_start_again_receives(start_r
 
 def test_a_child_that_dies_is_said_and_the_channel_starts_again(start_runtime, tmp_path: Path) -> None:
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
-                            receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port)
     seen = _collect(runtime)
     listener = _only_listener(runtime)
     os.kill(listener.pid, signal.SIGKILL)
@@ -193,8 +196,7 @@ def _accepted_by(records, before: int) -> set[int]:
 def test_both_receiver_processes_accept_from_the_one_port(start_runtime, tmp_path: Path, two_workers,
                                                          records) -> None:
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
-                            receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port)
     listener = _only_listener(runtime)
     assert len(listener.pids) == 2 and os.getpid() not in listener.pids
     files = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "study", 6)
@@ -218,8 +220,7 @@ def test_the_association_limit_counts_every_receiver_process(start_runtime, tmp_
     from pynetdicom.sop_class import Verification
 
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port, extra_dicom="max_associations: 1"),
-                            with_pipeline=False, receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port, extra_dicom="max_associations: 1")
     listener = _only_listener(runtime)
     seen = _collect(runtime)
     client = AE(ae_title="CT_SCANNER_1")
@@ -251,8 +252,7 @@ def test_the_association_limit_counts_every_receiver_process(start_runtime, tmp_
 def test_when_one_receiver_process_dies_the_channel_stops_and_says_so(start_runtime, tmp_path: Path,
                                                                     two_workers) -> None:
     port = free_port()
-    runtime = start_runtime(write_channel(tmp_path / "ch", port=port), with_pipeline=False,
-                            receiver_process=True)
+    runtime = _receiving(start_runtime, tmp_path, port)
     listener = _only_listener(runtime)
     first, second = listener.pids
     os.kill(second, signal.SIGKILL)
