@@ -358,15 +358,22 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
 
     bus = EventBus()
     bus.subscribe(on_event)
-    index = Index(Path(data_dir) / "index.sqlite3")
-    listener = ChannelListener(channel, store=InstanceStore(Path(data_dir), fsync=fsync), index=index, bus=bus,
-                               ingest=lambda instance_id: send(("ingest", instance_id)), host=host,
-                               priority=ReceivePriority(), shared=SharedListening(sock, active, slot))
+    index: Index | None = None
     try:
+        index = Index(Path(data_dir) / "index.sqlite3")
+        listener = ChannelListener(channel, store=InstanceStore(Path(data_dir), fsync=fsync), index=index,
+                                   bus=bus, ingest=lambda instance_id: send(("ingest", instance_id)), host=host,
+                                   priority=ReceivePriority(), shared=SharedListening(sock, active, slot))
         listener.start()
-    except ListenerStartError as exc:
-        index.close()
-        send(("failed", str(exc)))
+    except Exception as exc:  # said to the parent in words, never a bare exit code
+        if isinstance(exc, ListenerStartError):
+            words = str(exc)
+        else:
+            logging.getLogger(__name__).exception("receiver process for channel %s could not start", channel.id)
+            words = f"channel {channel.id}: the receiver process could not start: {type(exc).__name__}: {exc}"
+        if index is not None:
+            index.close()
+        send(("failed", words))
         outbox.close()
         return
     send(("started", listener.port))

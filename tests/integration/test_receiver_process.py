@@ -271,3 +271,24 @@ def _gone(pid: int) -> bool:
         return True
     with open(f"/proc/{pid}/stat") as fh:
         return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_child_that_cannot_open_the_index_says_why(tmp_path: Path, records) -> None:
+    """Whatever stops a receiver process from starting reaches the channel's state in words."""
+    from intu_desktop.config import load_channel_files
+    from intu_desktop.events import EventBus
+
+    port = free_port()
+    (channel,) = load_channel_files([write_channel(tmp_path / "ch", port=port)]).dicom_channels
+    data = tmp_path / "data"
+    (data / "index.sqlite3").mkdir(parents=True)  # a folder where the database file belongs
+    listener = ProcessListener(channel, data_dir=data, bus=EventBus(), host="127.0.0.1", workers=1)
+    with pytest.raises(ListenerStartError) as raised:
+        listener.start()
+    assert "the receiver process could not start" in str(raised.value)
+    assert "unable to open database file" in str(raised.value)
+    assert listener.state == "error" and listener.reason == str(raised.value)
+    assert any("Traceback" in (r.exc_text or "") for r in records)  # the stack reached this log
+    with socket.socket() as probe:  # nothing left listening
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
