@@ -642,3 +642,36 @@ def test_warm_reports_a_script_that_does_not_load(node: NodeRuntime, tmp_path: P
     assert all(r.error for r in results)
     missing = node.warm(tmp_path / "missing.ts")
     assert len(missing) == 1 and "script not found" in (missing[0].error or "")
+
+
+def test_the_transpile_cache_keeps_what_is_used_and_prunes_the_rest(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from intu_desktop.pipeline.runtimes.node_runtime import CACHE_MAX_AGE_S, prune_transpile_cache
+
+    day = 24 * 3600
+    cache = tmp_path / "cache"
+    entry_ts = write(tmp_path / "transformer.ts", """
+        export function transform(msg: any) { return { ...msg, body: "{}" }; }
+    """)
+
+    def run_once() -> None:
+        with NodeRuntime(pool_size=1, cache_dir=cache) as runtime:
+            ok_value(runtime.call(entry_ts, TRANSFORM_FUNCTION, [make_message(), make_ctx()], TIMEOUT_S))
+
+    run_once()
+    (entry,) = cache.glob("*.mjs")
+    now = time.time()
+    os.utime(entry, (now - 20 * day, now - 20 * day))  # last used 20 days ago
+    for name, age in [("old.mjs", 40 * day), ("fresh.mjs", 0), ("old.mjs.1.ab.tmp", 7200), ("new.mjs.2.cd.tmp", 0)]:
+        (cache / name).write_text("//", encoding="utf-8")
+        os.utime(cache / name, (now - age, now - age))
+
+    run_once()  # starting prunes; using the script marks its entry as used
+    assert sorted(p.name for p in cache.iterdir()) == sorted([entry.name, "fresh.mjs", "new.mjs.2.cd.tmp"])
+    assert now - entry.stat().st_mtime < day
+    # 15 days on, the entry used today stays although it was first written 20 days before.
+    assert prune_transpile_cache(cache, now=now + 15 * day) == 1  # the temporary file
+    assert sorted(p.name for p in cache.glob("*.mjs")) == sorted([entry.name, "fresh.mjs"])
+    assert prune_transpile_cache(cache, now=now + CACHE_MAX_AGE_S + day) == 2

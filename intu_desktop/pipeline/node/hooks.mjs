@@ -142,7 +142,14 @@ function transpileCached(filename, source) {
   const cacheFile = cacheDir ? path.join(cacheDir, `${key}.mjs`) : null;
   if (cacheFile) {
     try {
-      return fs.readFileSync(cacheFile, "utf8");
+      const code = fs.readFileSync(cacheFile, "utf8");
+      try {
+        const now = new Date();
+        fs.utimesSync(cacheFile, now, now); // in use: the app prunes entries unused for 30 days
+      } catch {
+        // a read-only cache still serves
+      }
+      return code;
     } catch {
       // not cached yet
     }

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from intu_desktop.pipeline.runtimes.pool import PooledRuntime, WorkerPool
@@ -26,6 +27,32 @@ NOT_FOUND = "Node.js 18 or newer was not found: install it, or use runtime: pyth
 DEFAULT_LOAD_TIMEOUT_S = 30.0
 
 _VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
+# Transpiled scripts unused this long are removed (the workers touch an entry on each use):
+# one file per version of every script ever run would otherwise pile up for good.
+CACHE_MAX_AGE_S = 30 * 24 * 3600
+# A worker's half-written entry (it writes, then renames) older than this was abandoned.
+CACHE_TMP_MAX_AGE_S = 3600
+
+
+def prune_transpile_cache(cache_dir: Path, *, now: float | None = None) -> int:
+    """Remove stale entries of the transpile cache; returns how many went."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(cache_dir))
+    except OSError:  # no cache yet, or unreadable: nothing to prune
+        return 0
+    for entry in entries:
+        if not entry.name.endswith((".mjs", ".tmp")):
+            continue
+        limit = CACHE_MAX_AGE_S if entry.name.endswith(".mjs") else CACHE_TMP_MAX_AGE_S
+        try:
+            if now - entry.stat().st_mtime > limit:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:  # gone meanwhile, or in use elsewhere: next time
+            continue
+    return removed
 
 
 def _has_module_register(major: int, minor: int) -> bool:
@@ -75,6 +102,10 @@ class NodeRuntime(PooledRuntime):
             return self._availability
 
     def _probe(self) -> tuple[bool, str]:
+        if self._cache_dir is not None:  # once per run, on a pipeline thread
+            removed = prune_transpile_cache(self._cache_dir)
+            if removed:
+                log.info("removed %d transpiled script(s) unused for %d days", removed, CACHE_MAX_AGE_S // 86400)
         node = self._node_path or shutil.which("node")
         if not node:
             return False, NOT_FOUND
