@@ -28,7 +28,8 @@ to each child over one duplex pipe of pickled tuples:
 Each child writes the index itself (SQLite in WAL mode serialises the writers) and answers
 each C-STORE only after its own commit, exactly as in one process. Its log records are
 written by the parent's handlers, so there is one log file. When one child dies the others
-are stopped and the channel says so; Start starts them all again.
+are stopped and the channel says so; a channel that had been listening for RESTART_AFTER_S
+starts again by itself, one that dies sooner waits for Start.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,11 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 # How long an orderly stop may take (open associations are aborted) before the child is killed.
 STOP_TIMEOUT_S = 10.0
+# When a receiver process dies, a channel that had been listening at least this long is
+# started again after RESTART_DELAY_S; one that dies sooner stays in error (a crash loop
+# needs a person, and its reason says why).
+RESTART_AFTER_S = 60.0
+RESTART_DELAY_S = 1.0
 # At most this many receiver processes per channel.
 MAX_WORKERS = 4
 
@@ -130,6 +137,8 @@ class ProcessListener:
         self._port: int | None = None
         self._children: list[_Child] = []
         self._stopping = False
+        self._listening_since = 0.0
+        self._restart: threading.Timer | None = None
         self._lock = threading.Lock()  # start/stop
 
     @property
@@ -185,6 +194,7 @@ class ProcessListener:
                 self._set_state("error", failure)
                 raise ListenerStartError(failure)
             self._port = int(self._children[0].answer[1])
+            self._listening_since = time.monotonic()
             self._set_state("listening", "")  # the children logged it, with the port
             log.debug("channel %s: receiver processes %s", self.channel_id, self.pids)
 
@@ -206,6 +216,9 @@ class ProcessListener:
 
     def stop(self) -> None:
         with self._lock:
+            if self._restart is not None:
+                self._restart.cancel()
+                self._restart = None
             if not self._children:
                 return
             self._end_children()
@@ -251,14 +264,30 @@ class ProcessListener:
             child.started.set()
         elif not self._stopping:
             self._stopping = True
+            again = time.monotonic() - self._listening_since >= RESTART_AFTER_S
             words = (f"the receiver process of channel {self.channel_id} ended unexpectedly "
-                     f"(exit code {child.join(5)}); start the channel again")
+                     f"(exit code {child.join(5)}); "
+                     + ("starting it again" if again else "start the channel again"))
             log.error("%s", words)
             for sibling in self._children:  # no half-served port: the others stop too
                 if sibling is not child:
                     sibling.send(("stop",))
             self._port = None
             self._set_state("error", words)
+            if again:
+                self._restart = threading.Timer(RESTART_DELAY_S, self._start_again)
+                self._restart.daemon = True
+                self._restart.start()
+
+    def _start_again(self) -> None:
+        """After a receiver process died: the channel listens again unless someone acted meanwhile."""
+        if self.state != "error":
+            return
+        try:
+            self.start()
+        except ListenerStartError:
+            return  # the state says why
+        log.info("channel %s listens again after its receiver process ended", self.channel_id)
 
     def _handle(self, child: _Child, message: tuple[Any, ...]) -> None:
         kind = message[0]

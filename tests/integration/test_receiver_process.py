@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,39 @@ def test_a_child_that_cannot_open_the_index_says_why(tmp_path: Path, records) ->
     with socket.socket() as probe:  # nothing left listening
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+def test_a_channel_that_had_been_listening_starts_again_by_itself(start_runtime, tmp_path: Path, two_workers,
+                                                                 monkeypatch) -> None:
+    from intu_desktop.dicom import receiver_process
+
+    monkeypatch.setattr(receiver_process, "RESTART_AFTER_S", 0.0)  # "had been listening long enough"
+    monkeypatch.setattr(receiver_process, "RESTART_DELAY_S", 0.1)
+    port = free_port()
+    runtime = _receiving(start_runtime, tmp_path, port)
+    seen = _collect(runtime)
+    listener = _only_listener(runtime)
+    before = set(listener.pids)
+    os.kill(listener.pids[0], signal.SIGKILL)
+    wait_for(lambda: [e for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error"])
+    wait_for(lambda: listener.state == "listening" and not set(listener.pids) & before)
+    states = [e.data["state"] for e in seen if e.kind == events.LISTENER_STATE]
+    assert states == ["error", "starting", "listening"]
+    error = next(e for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error")
+    assert "ended unexpectedly" in error.data["reason"] and "starting it again" in error.data["reason"]
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+
+def test_a_stop_cancels_the_restart(start_runtime, tmp_path: Path, monkeypatch) -> None:
+    from intu_desktop.dicom import receiver_process
+
+    monkeypatch.setattr(receiver_process, "RESTART_AFTER_S", 0.0)
+    monkeypatch.setattr(receiver_process, "RESTART_DELAY_S", 1.0)
+    port = free_port()
+    runtime = _receiving(start_runtime, tmp_path, port)
+    listener = _only_listener(runtime)
+    os.kill(listener.pids[0], signal.SIGKILL)
+    wait_for(lambda: listener.state == "error")
+    listener.stop()  # the user stops it before the restart is due
+    time.sleep(1.5)
+    assert listener.state == "stopped" and listener.pids == []
