@@ -189,6 +189,12 @@ def two_workers(monkeypatch):
     monkeypatch.setattr(receiver_process, "default_workers", lambda: 2)
 
 
+def _settled(runtime, associations: int) -> None:
+    """Wait until `associations` associations have ended and their rows are written."""
+    wait_for(lambda: [r["state"] for r in runtime.index.query("SELECT state FROM associations")]
+             == ["released"] * associations)
+
+
 def _accepted_by(records, before: int) -> set[int]:
     """The processes that logged an association request after the first `before` records."""
     return {r.process for r in records[before:] if r.getMessage().startswith("association requested by")}
@@ -202,6 +208,9 @@ def test_both_receiver_processes_accept_from_the_one_port(start_runtime, tmp_pat
     assert len(listener.pids) == 2 and os.getpid() not in listener.pids
     files = copies_with_new_uids(sample("CT_small.dcm"), tmp_path / "study", 6)
     for n, (paused, serving) in enumerate([listener.pids, listener.pids[::-1]]):
+        # Nothing in flight first: a process paused inside its index transaction would hold
+        # SQLite's write lock, and the other one's stores would wait for it.
+        _settled(runtime, n)
         # The paused process cannot race for the connection: the other one must take it.
         os.kill(paused, signal.SIGSTOP)
         try:
@@ -233,6 +242,9 @@ def test_the_association_limit_counts_every_receiver_process(start_runtime, tmp_
         wait_for(lambda: _accepted_by(records, before))
         (holder,) = _accepted_by(records, before)
         (other,) = set(listener.pids) - {holder}
+        # Its row written first (a process paused inside a transaction holds the write lock).
+        wait_for(lambda: [r["state"] for r in runtime.index.query("SELECT state FROM associations")]
+                 == ["accepted"])
         os.kill(holder, signal.SIGSTOP)  # the next connection goes to the other process
         try:
             before = len(records)
