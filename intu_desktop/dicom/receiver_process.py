@@ -48,7 +48,7 @@ from typing import Any
 
 from intu_desktop import events
 from intu_desktop.dicom.scp import ListenerStartError, explain_bind_error
-from intu_desktop.dicom.transport import open_listening_socket
+from intu_desktop.dicom.transport import ListenerServer, open_listening_socket
 from intu_desktop.events import EventBus
 from intu_desktop.receive_priority import NEVER, ReceivePriority
 
@@ -169,7 +169,7 @@ class ProcessListener:
             try:
                 # Bound here, once: the port's errors are said as in one process, and every
                 # child accepts from this one socket.
-                sock = open_listening_socket((self.host, port))
+                sock = open_listening_socket((self.host, port), ListenerServer.request_queue_size)
             except OSError as exc:
                 words = explain_bind_error(self.channel_id, port, exc)
                 self._set_state("error", words)

@@ -328,8 +328,9 @@ class ListenerRequestHandler(RequestHandler):
         return assoc
 
 
-def open_listening_socket(address: tuple[str, int], backlog: int = 64) -> socket.socket:
-    """A TCP socket listening on `address` with the options `ListenerServer` binds with."""
+def open_listening_socket(address: tuple[str, int], backlog: int) -> socket.socket:
+    """A TCP socket listening on `address`: `ListenerServer`'s own, or one bound by the
+    parent of several receiver processes (receiver_process.py)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         if os.name != "nt":  # on Windows SO_REUSEADDR lets a second process steal the port
@@ -380,28 +381,20 @@ class ListenerServer(ThreadedAssociationServer):
         super().__init__(ae, address, ae_title, contexts, None, evt_handlers, ListenerRequestHandler)
 
     def server_bind(self) -> None:
+        assert self.socket is not None
+        self.socket.close()  # socketserver's own, unbound: ours come from open_listening_socket
         if self._listen_socket is not None:
-            assert self.socket is not None
-            self.socket.close()
             self.socket = self._listen_socket
             # Non-blocking: when another process wins the race for a connection, accept()
             # raises BlockingIOError (socketserver skips it) instead of waiting for the next.
             self.socket.setblocking(False)
-            self.server_address = self.socket.getsockname()
-            return
-        # No SO_REUSEADDR on Windows: there it lets a second process steal the port.
-        if os.name == "nt":
-            assert self.socket is not None
-            self.socket.bind(self.server_address)
-            self.server_address = self.socket.getsockname()
-            return
-        super().server_bind()
-        assert self.socket is not None
-        self.socket.settimeout(None)  # the accept loop uses select; timeouts are per connection
+        else:
+            self.socket = open_listening_socket(self.server_address, self.request_queue_size)
+            self.socket.settimeout(None)  # the accept loop uses select; timeouts are per connection
+        self.server_address = self.socket.getsockname()
 
     def server_activate(self) -> None:
-        if self._listen_socket is None:  # an adopted socket listens already
-            super().server_activate()
+        pass  # open_listening_socket listens already
 
     def get_request(self) -> tuple[socket.socket, Any]:
         assert self.socket is not None
