@@ -250,6 +250,7 @@ def test_the_association_limit_counts_every_receiver_process(start_runtime, tmp_
             before = len(records)
             result = echoscu(port)
             assert result.returncode != 0
+            wait_for(lambda: _accepted_by(records, before))  # its log line comes over the pipe
             assert _accepted_by(records, before) == {other}
         finally:
             os.kill(holder, signal.SIGCONT)
