@@ -23,7 +23,6 @@ to each child over one duplex pipe of pickled tuples:
                       ("event", kind, data)                     every bus event but the state
                       ("ingest", instance_id)                   a new version for the pipeline
                       ("log", record_dict)                      the child's log records
-                      ("stopped",)                              after an orderly stop
 
 Each child writes the index itself (SQLite in WAL mode serialises the writers) and answers
 each C-STORE only after its own commit, exactly as in one process. Its log records are
@@ -47,9 +46,17 @@ from pathlib import Path
 from typing import Any
 
 from intu_desktop import events
-from intu_desktop.dicom.scp import ListenerStartError, explain_bind_error
+from intu_desktop.dicom.scp import (
+    ChannelListener,
+    ListenerStartError,
+    SharedListening,
+    explain_bind_error,
+    set_listener_state,
+)
+from intu_desktop.dicom.storage import InstanceStore
 from intu_desktop.dicom.transport import ListenerServer, open_listening_socket
 from intu_desktop.events import EventBus
+from intu_desktop.index.db import Index
 from intu_desktop.receive_priority import NEVER, ReceivePriority
 
 log = logging.getLogger(__name__)
@@ -82,8 +89,7 @@ def default_workers(cpu_count: int | None = os.cpu_count(), platform: str = sys.
 class _Child:
     """One receiver process and the thread that reads its messages."""
 
-    def __init__(self, slot: int, process: Any, conn: Any) -> None:
-        self.slot = slot
+    def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
         self.reader: threading.Thread | None = None
@@ -208,7 +214,7 @@ class ProcessListener:
         )
         process.start()
         child_conn.close()  # the child holds its end: EOF here means the child is gone
-        child = _Child(slot, process, parent_conn)
+        child = _Child(process, parent_conn)
         child.reader = threading.Thread(target=self._read, args=(child,),
                                         name=f"receiver-{self.channel_id}-{slot + 1}-reader", daemon=True)
         child.reader.start()
@@ -242,9 +248,7 @@ class ProcessListener:
             child.conn.close()
 
     def _set_state(self, state: str, reason: str) -> None:
-        self.state, self.reason = state, reason
-        self.bus.publish(events.LISTENER_STATE, channel_id=self.channel_id, state=state,
-                         reason=reason, port=int(self.config.port))
+        set_listener_state(self, state, reason)
 
     # -- the children's messages (one reader thread each) ------------------------------
     def _read(self, child: _Child) -> None:
@@ -364,10 +368,6 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
                sock: Any, active: Any, slot: int) -> None:
     """A receiver process: one `ChannelListener` on the shared socket until the parent says
     stop or goes away."""
-    from intu_desktop.dicom.scp import ChannelListener, SharedListening
-    from intu_desktop.dicom.storage import InstanceStore
-    from intu_desktop.index.db import Index
-
     outbox = _Outbox(conn)
     send = outbox.put
 
@@ -415,5 +415,4 @@ def child_main(conn: Any, channel: Any, data_dir: str, host: str, fsync: bool, l
             break
     listener.stop()
     index.close()
-    send(("stopped",))
-    outbox.close()
+    outbox.close()  # the pipe's EOF tells the parent it has ended

@@ -78,6 +78,14 @@ def explain_bind_error(channel_id: str, port: int, exc: OSError) -> str:
     return f"channel {channel_id}: cannot listen on port {port}: {exc.strerror or exc}"
 
 
+def set_listener_state(listener: Any, state: str, reason: str) -> None:
+    """A listener's new state, announced: `ChannelListener` and the parent's handle on its
+    receiver processes (receiver_process.ProcessListener) both say it this way."""
+    listener.state, listener.reason = state, reason
+    listener.bus.publish(events.LISTENER_STATE, channel_id=listener.channel_id, state=state,
+                         reason=reason, port=int(listener.config.port))
+
+
 @dataclass
 class SharedListening:
     """One of several receiver processes accepting from the same listening socket.
@@ -198,9 +206,7 @@ class ChannelListener:
             log.info("channel %s stopped", self.channel_id)
 
     def _set_state(self, state: str, reason: str) -> None:
-        self.state, self.reason = state, reason
-        self.bus.publish(events.LISTENER_STATE, channel_id=self.channel_id, state=state,
-                         reason=reason, port=int(self.config.port))
+        set_listener_state(self, state, reason)
 
     def _build_server(self) -> ListenerServer:
         cfg = self.config
