@@ -65,8 +65,16 @@ class Headless:
         self.proc.wait(timeout=30)
         self._out.close()
 
+    def wait_running(self, timeout: float = 60.0) -> None:
+        """Until every listener has started. The port accepts (into its backlog) as soon as the
+        program binds it, before its receiver processes exist: an open port says less."""
+        if not settle(lambda: "running headless" in self.output() or self.proc.poll() is not None, timeout):
+            raise AssertionError(f"not running after {timeout} s:\n{self.output()[-2000:]}")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"ended with {self.proc.returncode}:\n{self.output()[-2000:]}")
+
     def receiver_pids(self) -> list[int]:
-        """The receiver processes (one per channel) the program started."""
+        """The receiver processes the program started (call wait_running() first)."""
         try:
             children = psutil.Process(self.proc.pid).children()
         except psutil.Error:

@@ -218,7 +218,7 @@ def test_receiver_processes_whose_program_dies_stop_by_themselves_and_keep_what_
     by_path = {str(o.path): o for o in objects}
     receiver = Headless(["--channel", str(channel)], data)
     try:
-        wait_port(port, timeout=60)
+        receiver.wait_running()
         children = receiver.receiver_pids()
         assert children
         sender = subprocess.Popen([dcmtk("storescu"), "-v", "-aet", "CT_SCANNER_1", "-aec", "INTU_SCP",
