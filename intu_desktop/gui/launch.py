@@ -58,7 +58,7 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
         print(NO_DISPLAY, file=sys.stderr)
         return 1
     from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     from intu_desktop.app import Runtime, setup_logging
     from intu_desktop.gui import settings as layout
@@ -76,7 +76,6 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the tray keeps the app alive; Quit ends it
     # Receivers in processes of their own: the GUI thread never waits for their interpreter lock.
     runtime = Runtime(project, data_dir, receiver_process=True)
-    failures = runtime.start()
     window = MainWindow(runtime, QSettings(layout.ORGANIZATION, layout.APPLICATION))
     watchdog = UiWatchdog(window)
     window.watch(watchdog)
@@ -105,14 +104,9 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
     window.show()
     settle_heap()
     watchdog.start()
-    if failures:
-        QTimer.singleShot(
-            0,
-            lambda: QMessageBox.warning(
-                window, "A listener could not start", "\n\n".join(str(f) for f in failures)
-            ),
-        )
     log.info("window open; data in %s", data_dir)
+    # After the window is on screen, and off the GUI thread (MainWindow.start_runtime).
+    window.start_runtime()
     try:
         code = app.exec()
     finally:

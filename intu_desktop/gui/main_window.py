@@ -350,6 +350,30 @@ class MainWindow(QMainWindow):
         event.accept()
         self.request_quit()
 
+    def start_runtime(self) -> None:
+        """Start listeners, pipeline and deliveries on the control worker, once the window is
+        on screen: receiver processes take a second or more to import and bind, and each
+        channel's row shows them go from starting to listening (or to the reason they could not)."""
+        self.workers.control(self.runtime.start, self._runtime_started, self._runtime_failed)
+
+    def _runtime_started(self, failures: list[Any]) -> None:
+        log.info("listeners started: %d listening, %d could not start",
+                 len(self.runtime.listeners) - len(failures), len(failures))
+        if failures:
+            self._warn_start("\n\n".join(str(f) for f in failures))
+
+    def _runtime_failed(self, error: BaseException) -> None:
+        log.error("starting failed: %s", error, exc_info=error)
+        self._warn_start(f"Starting failed: {error}")
+
+    def _warn_start(self, text: str) -> None:
+        # Not modal-blocking: the window keeps painting and receiving behind it.
+        box = QMessageBox(QMessageBox.Icon.Warning, "A listener could not start", text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("startFailures")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def watch(self, watchdog: Any) -> None:
         """A heartbeat that comes late (the GUI thread short of CPU or GIL) makes the event
         bridge update the views less often until things calm down."""

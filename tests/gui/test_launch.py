@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from tests.gui.conftest import ECHOSCU, free_port, needs_dcmtk, wait_for, write_channel
 
@@ -93,6 +93,10 @@ def test_window_runs_listeners_and_quits_cleanly_on_sigterm(tmp_path):
         while time.monotonic() < deadline:
             if log_file.exists() and "window open" in log_file.read_text(encoding="utf-8"):
                 break
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.1)
+        # The window opens first; its listeners start behind it.
+        while time.monotonic() < deadline and "listeners started" not in log_file.read_text(encoding="utf-8"):
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.1)
         echo = subprocess.run(
@@ -222,3 +226,80 @@ def test_refcount_guard_keeps_none_and_true_alive(qapp):
     finally:
         guard.stop()
         guard.deleteLater()
+
+
+def _unstarted_window(qtbot, project, tmp_path, settings):
+    from intu_desktop.app import Runtime
+    from intu_desktop.gui.main_window import MainWindow
+    from tests.gui.conftest import pipeline_available
+
+    runtime = Runtime(project, tmp_path / "data", host="127.0.0.1", with_pipeline=pipeline_available())
+    window = MainWindow(runtime, settings)
+    window.show()
+    qtbot.waitExposed(window)
+    return runtime, window
+
+
+@needs_dcmtk
+def test_the_window_is_on_screen_while_its_listeners_start_behind_it(qtbot, project, tmp_path, settings,
+                                                                     gui_process, channel_port):
+    """Receiver processes take a second or more to start: that happens on a worker, after the
+    window is shown, and the channel's row follows it to listening."""
+    from tests.gui.conftest import close_window, port_is_free, wait_for
+
+    runtime, window = _unstarted_window(qtbot, project, tmp_path, settings)
+    gate = threading.Event()
+    started_on: list[threading.Thread] = []
+    start = runtime.start
+
+    def slow_start():
+        started_on.append(threading.current_thread())
+        assert gate.wait(10), "the window never let the start finish"
+        return start()
+
+    runtime.start = slow_start
+    try:
+        window.start_runtime()
+        wait_for(qtbot, lambda: bool(started_on))
+        assert started_on[0] is not threading.main_thread()
+        ticks: list[int] = []
+        QTimer.singleShot(0, lambda: ticks.append(1))
+        qtbot.waitUntil(lambda: bool(ticks), timeout=5000)  # the GUI thread goes on while start waits
+        assert window.isVisible() and port_is_free(channel_port)
+        assert window.channels.model.row("gui-test").state == "stopped"
+        gate.set()
+        wait_for(qtbot, lambda: window.channels.model.row("gui-test").state == "listening")
+        assert "Listening on port" in window.status.listening.text()
+        echo = subprocess.run([ECHOSCU, "-aet", "STORESCU", "-aec", "INTU_SCP", "127.0.0.1", str(channel_port)],
+                              capture_output=True, timeout=30, check=False)
+        assert echo.returncode == 0
+    finally:
+        gate.set()
+        close_window(qtbot, window)
+        runtime.stop()
+
+
+def test_a_listener_that_cannot_start_is_explained_in_a_box_that_does_not_block(qtbot, project, tmp_path, settings,
+                                                                                gui_process, channel_port):
+    import socket
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.gui.conftest import close_window, wait_for
+
+    runtime, window = _unstarted_window(qtbot, project, tmp_path, settings)
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", channel_port))
+    blocker.listen()
+    try:
+        window.start_runtime()
+        wait_for(qtbot, lambda: window.findChild(QMessageBox, "startFailures") is not None)
+        box = window.findChild(QMessageBox, "startFailures")
+        assert box.isVisible() and box.windowModality() != Qt.WindowModality.ApplicationModal
+        assert "already in use" in box.text() and str(channel_port) in box.text()
+        wait_for(qtbot, lambda: window.channels.model.row("gui-test").state == "error")
+        box.accept()
+    finally:
+        blocker.close()
+        close_window(qtbot, window)
+        runtime.stop()
