@@ -53,6 +53,17 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def close_down(window: Any, runtime: Any, app: Any) -> None:
+    """Quit: the window leaves the screen first, then the runtime stops. Stopping waits for
+    deliveries in flight (up to a few seconds) and for the receiver processes; a window
+    that stayed on screen meanwhile would look frozen."""
+    window.shutdown()
+    window.hide()
+    app.processEvents()  # let the window system unmap it before the wait
+    runtime.stop()
+    app.quit()
+
+
 def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
     if not display_available():
         print(NO_DISPLAY, file=sys.stderr)
@@ -88,9 +99,7 @@ def run_gui(project: Any, data_dir: Path, args: Any = None) -> int:
         stopping = True
         log.info("quitting: stopping listeners")
         watchdog.stop()  # stopping listeners may block the loop briefly; that is not a stall
-        window.shutdown()
-        runtime.stop()
-        app.quit()
+        close_down(window, runtime, app)
 
     window.quit_requested.connect(quit_app)
     app.aboutToQuit.connect(quit_app)

@@ -303,3 +303,35 @@ def test_a_listener_that_cannot_start_is_explained_in_a_box_that_does_not_block(
         blocker.close()
         close_window(qtbot, window)
         runtime.stop()
+
+
+def test_quitting_takes_the_window_off_screen_before_waiting_for_the_runtime(qtbot, runtime, settings, gui_process):
+    from intu_desktop.gui.launch import close_down
+    from intu_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(runtime, settings)
+    window.show()
+    qtbot.waitExposed(window)
+    seen: list[bool] = []
+    stop = runtime.stop
+
+    def watched_stop():
+        seen.append(window.isVisible())
+        stop()
+
+    runtime.stop = watched_stop
+
+    class App:
+        quit_called = False
+
+        def processEvents(self):
+            qtbot.wait(1)
+
+        def quit(self):
+            App.quit_called = True
+
+    window._quitting = True
+    close_down(window, runtime, App())
+    assert seen == [False] and App.quit_called
+    assert runtime.listeners["gui-test"].state == "stopped"
+    window.deleteLater()
