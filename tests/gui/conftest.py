@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import gc
 import importlib.util
+import logging
 import socket
 import subprocess
 import tempfile
@@ -114,10 +115,17 @@ def project(tmp_path: Path, channel_port: int) -> Any:
 
 
 @pytest.fixture
-def runtime(project: Any, tmp_path: Path) -> Iterator[Any]:
+def runtime(request: pytest.FixtureRequest, project: Any, tmp_path: Path) -> Iterator[Any]:
     from intu_desktop.app import Runtime
 
-    rt = Runtime(project, tmp_path / "data", host="127.0.0.1", with_pipeline=pipeline_available())
+    # @pytest.mark.receiver_process: receivers in processes of their own, as the app runs them.
+    in_processes = request.node.get_closest_marker("receiver_process") is not None
+    if in_processes:
+        # A receiver process logs at the level the root logger had when it started (INFO in
+        # the app, after setup_logging): set it first, or caplog never sees the child's lines.
+        request.getfixturevalue("caplog").set_level(logging.INFO)
+    rt = Runtime(project, tmp_path / "data", host="127.0.0.1", with_pipeline=pipeline_available(),
+                 receiver_process=in_processes)
     failures = rt.start()
     assert not failures, [str(f) for f in failures]
     yield rt
