@@ -68,7 +68,8 @@ class DeliveryService:
         self._enqueued: set[str] = set()  # destinations queued to, not yet announced by wake()
         self._pending_checked = 0.0  # when _pending was last read from the index (monotonic)
         self._destinations: dict[tuple[str, str], Destination] = {}
-        self._retired: list[Destination] = []  # replaced by set_project during an attempt
+        # Replaced by set_project during an attempt, by name: closed when that attempt ends.
+        self._retired: dict[str, list[Destination]] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self._priority = priority
@@ -110,12 +111,15 @@ class DeliveryService:
         """Use a reloaded configuration from the next attempt on. Destinations are rebuilt;
         an attempt in flight finishes with the old settings. The old destinations are
         closed (a dicom destination keeps its association between attempts): at once when
-        idle, at stop() when an attempt was in flight."""
+        idle, as soon as its attempt ends when one was in flight."""
         with self._cond:
             self.project = project
             idle = []
             for (_channel, name), destination in self._destinations.items():
-                (self._retired if name in self._inflight else idle).append(destination)
+                if name in self._inflight:
+                    self._retired.setdefault(name, []).append(destination)
+                else:
+                    idle.append(destination)
             self._destinations.clear()
         for destination in idle:
             self._close(destination)
@@ -185,8 +189,11 @@ class DeliveryService:
             finally:
                 with self._cond:
                     self._inflight.pop(destination, None)
+                    retired = self._retired.pop(destination, [])
                     self._generation += 1
                     self._cond.notify_all()  # this destination's next row may go now
+                for old in retired:  # a reloaded configuration replaced it meanwhile
+                    self._close(old)
             self._priority.give_way(time.monotonic() - started, lambda: self._stopping)
 
     def _claim(self) -> tuple[tuple[int, str] | None, float]:
@@ -352,9 +359,9 @@ class DeliveryService:
 
     def _close_destinations(self) -> None:
         with self._cond:
-            built = list(self._destinations.values()) + self._retired
+            built = list(self._destinations.values()) + [d for ds in self._retired.values() for d in ds]
             self._destinations.clear()
-            self._retired = []
+            self._retired = {}
         for destination in built:
             self._close(destination)
 

@@ -136,9 +136,7 @@ def test_an_idle_association_the_peer_dropped_costs_one_fresh_association(
         destination.close()
 
 
-def test_a_reloaded_configuration_releases_the_kept_association(peer: StoreSCP, tmp_path: Path) -> None:
-    """set_project rebuilds the destinations: the old one's kept association is released at
-    once (not left to its idle timer, nor dropped without a release at exit)."""
+def _service_with_a_kept_association(peer: StoreSCP, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from destinations_support import FAST, project_with, queue, wait_status
 
     from intu_desktop.config.model import DestinationConfig
@@ -146,19 +144,63 @@ def test_a_reloaded_configuration_releases_the_kept_association(peer: StoreSCP, 
     from intu_desktop.events import EventBus
     from intu_desktop.index.db import Index
 
+    # Far beyond the test's waits: a release seen in time is set_project's doing, not the timer's.
+    monkeypatch.setattr(dicom_destination, "IDLE_RELEASE_S", 120.0)
     index = Index(tmp_path / "index.sqlite3")
     project = project_with(DestinationConfig(name="pacs", type="dicom", retry=FAST, options={
         "host": "127.0.0.1", "port": peer.port, "called_ae_title": "STORESCP"}))
     service = DeliveryService(index, EventBus(), project, tmp_path, poll_interval_s=0.2)
     service.start()
+
+    def send_one() -> list[int]:
+        return queue(index, service, project, body="{}", storage_path=sample("CT_small.dcm"))
+
+    return index, project, service, send_one, wait_status
+
+
+def test_a_reloaded_configuration_releases_the_kept_association(peer: StoreSCP, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """set_project rebuilds the destinations: the old one's kept association is released at
+    once (not left to its idle timer, nor dropped without a release at exit)."""
+    index, project, service, send_one, wait_status = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
     try:
-        ids = queue(index, service, project, body="{}", storage_path=sample("CT_small.dcm"))
-        wait_status(index, ids, "delivered")
+        wait_status(index, send_one(), "delivered")
         assert peer.count(RECEIVED) == 1 and peer.count(RELEASED) == 0  # kept for the next one
-        started = time.monotonic()
         service.set_project(project)
         wait_for(lambda: peer.count(RELEASED) == 1, timeout=10)
-        assert time.monotonic() - started < dicom_destination.IDLE_RELEASE_S
     finally:
+        service.stop()
+        index.close()
+
+
+def test_a_configuration_reloaded_during_an_attempt_releases_the_old_association_when_it_ends(
+        peer: StoreSCP, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attempt in flight finishes with the old destination; then that one is closed,
+    not kept until stop() or its idle timer."""
+    import threading
+
+    gate = threading.Event()
+    in_flight = threading.Event()
+    real_send = DicomDestination.send
+
+    def send_then_hold(self: DicomDestination, context: DeliveryContext):  # type: ignore[no-untyped-def]
+        result = real_send(self, context)  # stored; the association is kept for the next one
+        in_flight.set()
+        assert gate.wait(30)
+        return result
+
+    monkeypatch.setattr(DicomDestination, "send", send_then_hold)
+    index, project, service, send_one, wait_status = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
+    try:
+        ids = send_one()
+        assert in_flight.wait(30)
+        service.set_project(project)
+        time.sleep(0.5)
+        assert peer.count(RECEIVED) == 1 and peer.count(RELEASED) == 0  # still its attempt's
+        gate.set()
+        wait_status(index, ids, "delivered")
+        wait_for(lambda: peer.count(RELEASED) == 1, timeout=10)
+    finally:
+        gate.set()
         service.stop()
         index.close()
