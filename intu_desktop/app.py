@@ -96,6 +96,11 @@ class Runtime:
         self.priority = ReceivePriority()
         self.pipeline: Any = None
         self.delivery: Any = None
+        # Held by start(), stop() and the editor's Apply (gui/editor/apply.py): the window
+        # starts the runtime on a worker after it is shown, so an Apply may come meanwhile,
+        # and must neither change `listeners` under start's feet nor stop a listener that
+        # start is about to bind.
+        self.control_lock = threading.RLock()
         if with_pipeline:
             self._build_pipeline()
         self.listeners: dict[str, ChannelListener | ProcessListener] = {
@@ -126,6 +131,10 @@ class Runtime:
 
     def start(self) -> list[ListenerStartError]:
         """Start every listener; returns the ones that failed (each with its reason)."""
+        with self.control_lock:
+            return self._start()
+
+    def _start(self) -> list[ListenerStartError]:
         if self.delivery is not None:
             self.delivery.start()
         if self.pipeline is not None:
@@ -154,6 +163,10 @@ class Runtime:
         self.bus.publish(events.DISK_SPACE, free=usage.free, total=usage.total)
 
     def stop(self) -> None:
+        with self.control_lock:
+            self._stop()
+
+    def _stop(self) -> None:
         for listener in self.listeners.values():
             listener.stop()
         if self.pipeline is not None:

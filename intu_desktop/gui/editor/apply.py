@@ -7,6 +7,7 @@ accept loop), so it must not touch widgets.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from intu_desktop.config import ChannelConfig
@@ -25,6 +26,12 @@ def restart_listener(runtime: Any, channel: ChannelConfig) -> tuple[bool, str]:
     if channel.errors:
         first = channel.errors[0]
         return False, f"not applied: {len(channel.errors)} problem(s), first: {first}"
+    # After the runtime's own start (or stop) has finished with its listeners (app.Runtime).
+    with getattr(runtime, "control_lock", None) or nullcontext():
+        return _restart(runtime, channel)
+
+
+def _restart(runtime: Any, channel: ChannelConfig) -> tuple[bool, str]:
     old_id = _running_id(runtime, channel)
     if old_id is not None:
         runtime.listeners.pop(old_id).stop()  # closes the listening socket: the port is free
