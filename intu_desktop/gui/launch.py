@@ -54,12 +54,14 @@ def settle_heap() -> None:
 
 
 def close_down(window: Any, runtime: Any, app: Any) -> None:
-    """Quit: the window leaves the screen first, then the runtime stops. Stopping waits for
-    deliveries in flight (up to a few seconds) and for the receiver processes; a window
-    that stayed on screen meanwhile would look frozen."""
-    window.shutdown()
+    """Quit: the window leaves the screen first, then everything stops. The waits that
+    follow can take seconds (a start or an export still running, deliveries in flight,
+    the receiver processes); a window that stayed on screen meanwhile would look frozen."""
+    window.save_layout()  # while it is on screen
+    window.workers.close()  # from here on no queued work starts and no result is shown
     window.hide()
-    app.processEvents()  # let the window system unmap it before the wait
+    app.processEvents()  # let the window system unmap it before the waits
+    window.shutdown()  # waits for work already running (the start, an export)
     runtime.stop()
     app.quit()
 

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._quitting = False
         self._closed_down = False
+        self._layout_saved = False
         self.setWindowTitle(f"intu Desktop {__version__}")
         self.setWindowIcon(state_icon("ok"))
         self.resize(1400, 900)
@@ -379,13 +380,21 @@ class MainWindow(QMainWindow):
         bridge update the views less often until things calm down."""
         watchdog.strained.connect(self.bridge.note_strain)
 
+    def save_layout(self) -> None:
+        """Window geometry, splitters, columns and grouping, for the next start. Once: a
+        quit saves it while the window is still on screen (launch.close_down)."""
+        if self._layout_saved:
+            return
+        self._layout_saved = True
+        layout.set_flag(self.settings, layout.GROUP_BY_STUDY, self.instances.grouped)
+        layout.save_layout(self.settings, self)
+
     def shutdown(self) -> None:
         """Save the layout and stop everything the window started. Idempotent."""
         if self._closed_down:
             return
         self._closed_down = True
-        layout.set_flag(self.settings, layout.GROUP_BY_STUDY, self.instances.grouped)
-        layout.save_layout(self.settings, self)
+        self.save_layout()
         self._stats_timer.stop()
         if self.editor is not None:
             self.editor.shutdown()

@@ -78,13 +78,20 @@ class Workers(QObject):
     def closed(self) -> bool:
         return self._closed
 
-    def shutdown(self) -> None:
-        """Drop queued work, wait for running work, and deliver nothing afterwards."""
+    def close(self) -> None:
+        """Take no more work, drop what is queued and deliver nothing from now on. Running
+        work goes on; shutdown() waits for it."""
         if self._closed:
             return
         self._closed = True
         for pool in self._pools.values():
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        """Drop queued work, wait for running work, and deliver nothing afterwards."""
+        self.close()
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
 
     def _submit(
         self,
@@ -101,8 +108,12 @@ class Workers(QObject):
             return None
 
         def finished(f: Future[Any]) -> None:  # runs on the worker thread
-            if not self._closed and not f.cancelled():
+            if f.cancelled():
+                return
+            if not self._closed:
                 self._finished.emit((f, on_done, on_error))
+            elif f.exception() is not None:  # nobody will show it: the log must
+                log.error("background work failed while the window closed", exc_info=f.exception())
 
         future.add_done_callback(finished)
         return future

@@ -321,17 +321,69 @@ def test_quitting_takes_the_window_off_screen_before_waiting_for_the_runtime(qtb
 
     runtime.stop = watched_stop
 
-    class App:
-        quit_called = False
-
-        def processEvents(self):
-            qtbot.wait(1)
-
-        def quit(self):
-            App.quit_called = True
-
+    app = _QuitRecorder(qtbot)
     window._quitting = True
-    close_down(window, runtime, App())
-    assert seen == [False] and App.quit_called
+    close_down(window, runtime, app)
+    assert seen == [False] and app.quit_called
     assert runtime.listeners["gui-test"].state == "stopped"
     window.deleteLater()
+
+
+class _QuitRecorder:
+    """The parts of QApplication close_down uses; quit() must not end the test's own app."""
+
+    def __init__(self, qtbot) -> None:
+        self.qtbot = qtbot
+        self.quit_called = False
+
+    def processEvents(self) -> None:
+        self.qtbot.wait(1)
+
+    def quit(self) -> None:
+        self.quit_called = True
+
+
+def test_quitting_while_the_listeners_start_hides_the_window_first_and_shows_nothing_late(
+        qtbot, project, tmp_path, settings, gui_process, channel_port):
+    import socket
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from intu_desktop.gui.launch import close_down
+
+    runtime, window = _unstarted_window(qtbot, project, tmp_path, settings)
+    gate, entered = threading.Event(), threading.Event()
+    hidden_while_starting: list[bool] = []
+    start = runtime.start
+
+    def slow_start():
+        entered.set()
+        assert gate.wait(30)
+        return start()  # fails: the port is taken; its box must not appear after the quit
+
+    def finish_start_once_hidden() -> None:
+        deadline = time.monotonic() + 30
+        while window.isVisible() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        hidden_while_starting.append(not window.isVisible())
+        gate.set()
+
+    runtime.start = slow_start
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", channel_port))
+    blocker.listen()
+    try:
+        window.start_runtime()
+        assert entered.wait(30)
+        threading.Thread(target=finish_start_once_hidden, daemon=True).start()
+        window._quitting = True
+        close_down(window, runtime, _QuitRecorder(qtbot))  # waits for the start to end
+        assert hidden_while_starting == [True]
+        qtbot.wait(50)
+        assert window.findChild(QMessageBox, "startFailures") is None
+        assert runtime.listeners["gui-test"].state in ("error", "stopped")
+    finally:
+        gate.set()
+        blocker.close()
+        window.deleteLater()
+        runtime.stop()
