@@ -355,6 +355,9 @@ class MainWindow(QMainWindow):
         """Start listeners, pipeline and deliveries on the control worker, once the window is
         on screen: receiver processes take a second or more to import and bind, and each
         channel's row shows them go from starting to listening (or to the reason they could not)."""
+        for channel_id, listener in self.runtime.listeners.items():
+            if listener.state == "stopped":  # until its own state events arrive
+                self.channels.model.set_state(channel_id, "starting", "", listener.port)
         self.workers.control(self.runtime.start, self._runtime_started, self._runtime_failed)
 
     def _runtime_started(self, failures: list[Any]) -> None:

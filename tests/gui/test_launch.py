@@ -266,7 +266,7 @@ def test_the_window_is_on_screen_while_its_listeners_start_behind_it(qtbot, proj
         QTimer.singleShot(0, lambda: ticks.append(1))
         qtbot.waitUntil(lambda: bool(ticks), timeout=5000)  # the GUI thread goes on while start waits
         assert window.isVisible() and port_is_free(channel_port)
-        assert window.channels.model.row("gui-test").state == "stopped"
+        assert window.channels.model.row("gui-test").state == "starting"  # shown at once, not "stopped"
         gate.set()
         wait_for(qtbot, lambda: window.channels.model.row("gui-test").state == "listening")
         assert "Listening on port" in window.status.listening.text()
