@@ -28,7 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from intu_desktop.export import ExportCancelled, ExportOptions, contains_identifiable_data, export_rows
+from intu_desktop.export import (
+    ExportCancelled,
+    ExportOptions,
+    contains_identifiable_data,
+    export_rows,
+)
 from intu_desktop.gui.models.instance_query import InstanceFilter
 from intu_desktop.gui.workers import Workers
 from intu_desktop.index.db import Index
@@ -168,6 +173,10 @@ class ExportDialog(QDialog):
             f"Export failed: {error}")
         self.status.setText(words)
         self.finished_export.emit(-1, words)
+
+    def stop_work(self) -> None:
+        """The app quits: a running export stops (and writes no file)."""
+        self._cancel.set()
 
     def _cancel_or_close(self) -> None:
         if self._running:

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from intu_desktop import __version__, events
 from intu_desktop.events import Event
@@ -408,6 +408,12 @@ class MainWindow(QMainWindow):
         self.strip.stop()
         self.log_view.stop()
         self.thumbnails.cancel_waiting()
+        # What the user started (an export, a Send) stops: a process that lingered on it after
+        # its window had gone would keep the port, and the next launch could not listen.
+        for dialog in self.findChildren(QDialog):
+            stop_work = getattr(dialog, "stop_work", None)
+            if callable(stop_work):
+                stop_work()
         self.workers.shutdown()
         logging.getLogger().removeHandler(self.log_handler)
         self.tray.hide()

@@ -40,3 +40,35 @@ def test_export_honours_the_current_filter(qtbot, window, sender, channel_port, 
     assert done.args[0] == 2
     text = out.read_text(encoding="utf-8")
     assert "CompressedSamples" not in text  # CT_small/MR_small patient names are gone
+
+
+def test_quitting_stops_a_running_export(qtbot, runtime, settings, gui_process, tmp_path: Path, monkeypatch) -> None:
+    """An export the user started stops when the app quits: the process must not stay on it,
+    holding the port, after its window has gone."""
+    import threading
+
+    from intu_desktop.export import ExportCancelled
+    from intu_desktop.gui import export_dialog
+    from intu_desktop.gui.main_window import MainWindow
+
+    running, seen_cancel = threading.Event(), []
+
+    def endless_export(index, instance_filter, out, opts, progress=None, cancel=None):
+        running.set()
+        seen_cancel.append(cancel.wait(20))  # a long export, until it is told to stop
+        raise ExportCancelled()
+
+    monkeypatch.setattr(export_dialog, "run_export", endless_export)
+    window = MainWindow(runtime, settings)
+    window.show()
+    qtbot.waitExposed(window)
+    dialog = window.open_export()
+    dialog.path.setText(str(tmp_path / "all.csv"))
+    dialog.export_button.click()
+    assert running.wait(20)
+    window._quitting = True
+    window.shutdown()  # waits for the running export, which must have been told to stop
+    assert seen_cancel == [True]
+    assert not (tmp_path / "all.csv").exists()
+    window.close()
+    window.deleteLater()

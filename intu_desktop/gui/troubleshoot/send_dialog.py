@@ -157,6 +157,10 @@ class SendDialog(QDialog):
     def cancel(self) -> None:
         self._cancel.set()
 
+    def stop_work(self) -> None:
+        """The app quits: a running Send stops after the file in hand."""
+        self.cancel()
+
     def _on_result(self, row: int, result: SendResult) -> None:
         if 0 <= row < self.table.rowCount():
             cell = self._status_cell(row)
