@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from destinations_support import FAST, project_with, queue, wait_status
 from dicomtools import copies_with_new_uids, dcmtk, free_port, sample, wait_for, wait_port
 
 from intu_desktop.destinations import dicom as dicom_destination
@@ -136,8 +137,6 @@ def test_an_idle_association_the_peer_dropped_costs_one_fresh_association(
 
 
 def _service_with_a_kept_association(peer: StoreSCP, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from destinations_support import FAST, project_with, queue, wait_status
-
     from intu_desktop.config.model import DestinationConfig
     from intu_desktop.destinations.service import DeliveryService
     from intu_desktop.events import EventBus
@@ -154,14 +153,14 @@ def _service_with_a_kept_association(peer: StoreSCP, tmp_path: Path, monkeypatch
     def send_one() -> list[int]:
         return queue(index, service, project, body="{}", storage_path=sample("CT_small.dcm"))
 
-    return index, project, service, send_one, wait_status
+    return index, project, service, send_one
 
 
 def test_a_reloaded_configuration_releases_the_kept_association(peer: StoreSCP, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """set_project rebuilds the destinations: the old one's kept association is released at
     once (not left to its idle timer, nor dropped without a release at exit)."""
-    index, project, service, send_one, wait_status = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
+    index, project, service, send_one = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
     try:
         wait_status(index, send_one(), "delivered")
         assert peer.count(RECEIVED) == 1 and peer.count(RELEASED) == 0  # kept for the next one
@@ -189,7 +188,7 @@ def test_a_configuration_reloaded_during_an_attempt_releases_the_old_association
         return result
 
     monkeypatch.setattr(DicomDestination, "send", send_then_hold)
-    index, project, service, send_one, wait_status = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
+    index, project, service, send_one = _service_with_a_kept_association(peer, tmp_path, monkeypatch)
     try:
         ids = send_one()
         assert in_flight.wait(30)
