@@ -14,9 +14,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pynetdicom import AE, _config, evt
@@ -461,7 +462,9 @@ class ChannelListener:
             log.error("cannot write SOP instance %s: %s", command_sop, chunk.error.strerror or chunk.error)
             return StoreOutcome(OUT_OF_RESOURCES, "Out of resources: cannot write to the store", sop_uid=command_sop)
         path = Path(chunk.name)
-        size = path.stat().st_size
+        size = chunk.bytes_written  # the file's size: a stat() here would wait behind the fsync
+        # The fsync runs while the header is read and checked; place() waits for it.
+        synced = self.store.begin_sync(path)
         if cfg.max_instance_bytes and size > cfg.max_instance_bytes:
             return StoreOutcome(OUT_OF_RESOURCES, f"Object exceeds {cfg.max_instance_bytes} bytes", sop_uid=command_sop)
         received = int(getattr(assoc, "_intu_bytes", [0])[0])
@@ -482,18 +485,19 @@ class ChannelListener:
         if sop_uid != command_sop or sop_class != command_class:
             # PS3.4 B.2.3: the data set must be the instance the command announced.
             return StoreOutcome(DATASET_MISMATCH, "Data set UIDs differ from the command's", sop_uid=command_sop)
+        study_uid, series_uid = str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
+        # The message body is built before the fsync is waited for: its CPU time overlaps it.
+        rec = self._record(assoc)
+        received_at = time.time()
+        body = build_body(ds, self.store.target_path(study_uid, series_uid, sop_uid),
+                          transfer_syntax=str(event.context.transfer_syntax), calling_ae=rec.calling_ae,
+                          received_at=iso_time(received_at))
         try:
-            placed = self.store.place(path, str(ds.get("StudyInstanceUID", "") or ""),
-                                      str(ds.get("SeriesInstanceUID", "") or ""), sop_uid, cfg.duplicate_policy)
+            placed = self.store.place(path, study_uid, series_uid, sop_uid, cfg.duplicate_policy, synced, size)
         except StoreFull as exc:
             log.error("store refused SOP instance %s: %s", sop_uid, exc.strerror)
             code = OUT_OF_RESOURCES if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)) else WRITE_FAILURE
             return StoreOutcome(code, "Out of resources: " + (exc.strerror or "cannot write")[:40], sop_uid=sop_uid)
-        rec = self._record(assoc)
-        transfer_syntax = str(event.context.transfer_syntax)
-        received_at = time.time()
-        body = build_body(ds, placed.path, transfer_syntax=transfer_syntax, calling_ae=rec.calling_ae,
-                          received_at=iso_time(received_at))
         record = InstanceRecord(
             body=body, size=placed.size, calling_ae=rec.calling_ae, called_ae=rec.called_ae,
             peer_address=rec.peer_host, channel_id=self.channel_id, association_id=rec.id,

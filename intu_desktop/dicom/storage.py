@@ -8,15 +8,19 @@ received value can steer a path outside the store (RELIABILITY 21).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import logging
 import os
 import re
 import shutil
+import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,32 @@ class StoreResult:
     sha256: str = ""
 
 
+def _load_sync_file_range() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNC_FILE_RANGE = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2  # start writing dirty pages out; do not wait
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range of a file to disk, without waiting (Linux).
+
+    A large object's pages then travel to the disk while its later fragments arrive, and
+    the fsync before the rename waits for the tail only (issue 9). Elsewhere a no-op.
+    """
+    if _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # a failure shows at fsync
+
+
 def _fsync_dir(path: Path) -> None:
     if os.name != "posix":
         return
@@ -61,6 +91,11 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _sha256(path: Path) -> str:
@@ -91,6 +126,30 @@ class InstanceStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.tmp_dir, 0o700)  # received data is PHI: private to this user
+        # A received file's fsync runs here while the association's thread reads its header
+        # (issue 9: the two took ~0.8 ms and ~0.6 ms per small object, one after the other).
+        self._syncer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-fsync")
+        self._folders: set[Path] = set()  # series folders known to exist, durably
+
+    def _ensure_folder(self, folder: Path) -> None:
+        """Create a study/series folder once. A new folder's entry is fsynced in its parent:
+        a file in a folder the disk does not know yet would not survive a power cut."""
+        if folder in self._folders:
+            return  # one mkdir() per object was ~0.1 ms (issue 9)
+        for new in (folder.parent, folder):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                continue
+            if self.fsync:
+                _fsync_dir(new.parent)
+        if len(self._folders) > 10_000:
+            self._folders.clear()
+        self._folders.add(folder)
+
+    def begin_sync(self, tmp_file: Path) -> Future[None] | None:
+        """Start flushing a complete temporary file to disk; `place` waits for it."""
+        return self._syncer.submit(_fsync_file, tmp_file) if self.fsync else None
 
     def clean_tmp(self) -> int:
         """Remove temporary files left by a crash or an aborted transfer (run at start)."""
@@ -117,19 +176,22 @@ class InstanceStore:
             raise ValueError(f"refusing a path outside the store: {parts}")
         return self.root.joinpath(*parts)
 
-    def place(self, tmp_file: Path, study_uid: str, series_uid: str, sop_uid: str, policy: str) -> StoreResult:
+    def place(self, tmp_file: Path, study_uid: str, series_uid: str, sop_uid: str, policy: str,
+              synced: Future[None] | None = None, size: int | None = None) -> StoreResult:
         """Move a complete temporary file into the store following the duplicate policy.
 
-        The temporary file must already be flushed; this fsyncs it, renames it and fsyncs
-        the folder, so on return the object survives a power cut (RELIABILITY 10).
+        The temporary file must already be flushed; this fsyncs it (or waits for the fsync
+        `begin_sync` started), renames it and fsyncs the folder, so on return the object
+        survives a power cut (RELIABILITY 10).
         """
         target = self.target_path(study_uid, series_uid, sop_uid)
-        size = tmp_file.stat().st_size
+        size = tmp_file.stat().st_size if size is None else size
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if self.fsync:
-                with open(tmp_file, "rb+") as fh:
-                    os.fsync(fh.fileno())
+            self._ensure_folder(target.parent)
+            if synced is not None:
+                synced.result()  # its OSError (disk full, I/O error) is handled below
+            elif self.fsync:
+                _fsync_file(tmp_file)
             outcome = "stored"
             if target.exists():
                 if _same_bytes(tmp_file, target):
@@ -146,7 +208,15 @@ class InstanceStore:
                     outcome = "revision"
                 else:
                     outcome = "replaced"
-            os.replace(tmp_file, target)
+            try:
+                os.replace(tmp_file, target)
+            except FileNotFoundError:
+                if not tmp_file.exists():
+                    raise
+                # The folder went away since it was made (removed by hand): make it again.
+                self._folders.discard(target.parent)
+                self._ensure_folder(target.parent)
+                os.replace(tmp_file, target)
             if self.fsync:
                 _fsync_dir(target.parent)
         except OSError as exc:

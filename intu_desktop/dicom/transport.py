@@ -22,18 +22,27 @@ import struct
 import sys
 import tempfile
 import threading
-from pathlib import Path
-from typing import Any, Callable
-
+from collections.abc import Callable
 from copy import deepcopy
+from pathlib import Path
+from typing import Any
 
-from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, dimse_messages, evt
+from pynetdicom import (
+    PYNETDICOM_IMPLEMENTATION_UID,
+    PYNETDICOM_IMPLEMENTATION_VERSION,
+    dimse_messages,
+    evt,
+)
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from intu_desktop.dicom.storage import start_writeback
 
 log = logging.getLogger(__name__)
 
 _HAS_QUICKACK = sys.platform.startswith("linux") and hasattr(socket, "TCP_QUICKACK")
 _PDU_SLACK = 64 * 1024  # A-ASSOCIATE-RQ with many contexts may exceed a tiny advertised maximum
+# A received object's bytes go to the disk in steps of this size while the rest arrives.
+WRITEBACK_STEP = 256 * 1024
 
 
 def tune_socket(sock: socket.socket, enabled: bool) -> None:
@@ -52,7 +61,7 @@ class _QuietFlush:
     """ChunkFile's `.file`: pynetdicom flushes it after every fragment, and a failed flush
     (the disk filled up) must be remembered, not raised in the DUL thread."""
 
-    def __init__(self, chunk: "ChunkFile") -> None:
+    def __init__(self, chunk: ChunkFile) -> None:
         self._chunk = chunk
 
     def flush(self) -> None:
@@ -74,6 +83,7 @@ class ChunkFile:
         self.file = _QuietFlush(self)  # what pynetdicom calls .file.flush() on
         self.error: OSError | None = None
         self.bytes_written = 0
+        self._written_back = 0  # bytes already handed to the kernel's writeback
         self.owner = owner
         chunks = getattr(owner, "_intu_chunk_files", None)
         if chunks is not None:
@@ -96,6 +106,10 @@ class ChunkFile:
                 self._fh.flush()
             except OSError as exc:
                 self._fail(exc)
+                return
+            if self.bytes_written - self._written_back >= WRITEBACK_STEP:
+                start_writeback(self._fh.fileno(), self._written_back, self.bytes_written - self._written_back)
+                self._written_back = self.bytes_written
 
     def _fail(self, exc: OSError) -> None:
         self.error = exc
@@ -288,13 +302,14 @@ class ListenerSocket(AssociationSocket):
 
 
 class ListenerRequestHandler(RequestHandler):
-    server: "ListenerServer"
+    server: ListenerServer
 
     def _create_association(self) -> Any:
         # pynetdicom's RequestHandler._create_association with our socket and ACSE; the
         # socket cannot be swapped afterwards (it queues the transport event on creation).
-        from intu_desktop.dicom.reactor import ListenerAssociation
         from pynetdicom._globals import MODE_ACCEPTOR
+
+        from intu_desktop.dicom.reactor import ListenerAssociation
 
         server = self.server
         ae = server.ae
