@@ -1,10 +1,8 @@
 """The SQLite index: received instances, associations, pipeline runs and deliveries.
 
-One write connection (STYLE 4): callers submit work and get a Future, and whoever
-commits takes whatever is queued into the same transaction, so a burst of stores from
-many associations costs one fsync per batch, not per row. The writer thread commits
-submitted work; a caller of `write` that finds no commit running commits on its own
-thread instead, so a lone association waits for no thread hand-off (issue 9).
+One writer thread owns the only write connection (STYLE 4): callers submit work and
+get a Future, and the writer commits whatever is queued in one transaction, so a
+burst of stores from many associations costs one fsync per batch, not per row.
 Readers open their own connection per thread; WAL lets them read while the writer
 writes. The schema is versioned with ``PRAGMA user_version``.
 """
@@ -186,7 +184,6 @@ class Index:
             raise IndexCorrupt(f"{self.path}: {exc}") from exc
         self._queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None]
         self._queue = queue.SimpleQueue()
-        self._write_lock = threading.Lock()  # held by whoever uses the write connection
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -216,33 +213,7 @@ class Index:
         return future
 
     def write(self, work: Callable[[sqlite3.Connection], T], timeout: float | None = 60) -> T:
-        """Run `work(conn)` in a committed transaction and return its result."""
-        if self._write_lock.acquire(blocking=False):
-            try:
-                if not self._closed:
-                    future: Future[T] = Future()
-                    batch, stop = self._take_queued([(work, future)])
-                    self._run_batch(self._writer_conn, batch)
-                    if stop:
-                        self._queue.put(None)  # taken from the queue: the writer thread still needs it
-                    return future.result()
-            finally:
-                self._write_lock.release()
         return self.submit(work).result(timeout)
-
-    def _take_queued(
-        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]]
-    ) -> tuple[list[tuple[Callable[[sqlite3.Connection], Any], Future[Any]]], bool]:
-        """Add whatever else is already waiting (one transaction for the burst); True: close was asked."""
-        while len(batch) < 500:
-            try:
-                nxt = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if nxt is None:
-                return batch, True
-            batch.append(nxt)
-        return batch, False
 
     def _writer_loop(self) -> None:
         conn = self._writer_conn
@@ -250,13 +221,22 @@ class Index:
             item = self._queue.get()
             if item is None:
                 break
-            with self._write_lock:
-                batch, stop = self._take_queued([item])
-                self._run_batch(conn, batch)
+            batch = [item]
+            # Take whatever else is already waiting: one transaction for the burst.
+            stop = False
+            while len(batch) < 500:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, batch)
             if stop:
                 break
-        with self._write_lock:
-            conn.close()
+        conn.close()
 
     @staticmethod
     def _run_batch(

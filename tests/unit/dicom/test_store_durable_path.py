@@ -1,5 +1,6 @@
 """The receive path's disk steps that issue 9 made cheaper, and what they must still guarantee
-(RELIABILITY 10, 11, 13): folders, the overlapped fsync, early writeback, the index commit."""
+(RELIABILITY 10, 11, 13): folders, the overlapped fsync, early writeback; and the index's
+batched commits that every store waits for."""
 
 from __future__ import annotations
 
@@ -111,16 +112,6 @@ def test_writeback_accepts_a_real_file(tmp_path: Path) -> None:
         fh.write(b"y" * 300_000)
         fh.flush()
         storage.start_writeback(fh.fileno(), 0, 300_000)  # must not raise, on any platform
-
-
-def test_a_lone_index_write_commits_on_the_callers_thread(tmp_path: Path) -> None:
-    index = Index(tmp_path / "index.sqlite3")
-    try:
-        ran_on = index.write(lambda conn: threading.current_thread().name)
-        assert ran_on == threading.current_thread().name  # no hand-off to the writer thread
-        assert index.submit(lambda conn: threading.current_thread().name).result(10) == "index-writer"
-    finally:
-        index.close()
 
 
 def test_concurrent_index_writes_all_commit_and_a_failing_one_sinks_no_other(tmp_path: Path) -> None:
