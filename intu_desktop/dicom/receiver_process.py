@@ -65,11 +65,13 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 # How long an orderly stop may take (open associations are aborted) before the child is killed.
 STOP_TIMEOUT_S = 10.0
-# When a receiver process dies, a channel that had been listening at least this long is
-# started again after RESTART_DELAY_S; one that dies sooner stays in error (a crash loop
-# needs a person, and its reason says why).
+# When a receiver process dies, the channel shows the error and starts again by itself: a
+# reading room's receiver must come back at night without a person. The first attempt comes
+# after RESTART_DELAYS_S[0]; each death within RESTART_AFTER_S of listening (a crash loop),
+# and each failed attempt, takes the next, longer delay, the last one repeating; a channel
+# that listened RESTART_AFTER_S or longer starts from the first delay again.
 RESTART_AFTER_S = 60.0
-RESTART_DELAY_S = 1.0
+RESTART_DELAYS_S: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 300.0)
 # At most this many receiver processes per channel.
 MAX_WORKERS = 4
 
@@ -145,6 +147,7 @@ class ProcessListener:
         self._stopping = False
         self._listening_since = 0.0
         self._restart: threading.Timer | None = None
+        self._quick_failures = 0  # deaths and failed restarts since it last listened a while
         self._lock = threading.Lock()  # start/stop
 
     @property
@@ -268,20 +271,30 @@ class ProcessListener:
             child.started.set()
         elif not self._stopping:
             self._stopping = True
-            again = time.monotonic() - self._listening_since >= RESTART_AFTER_S
+            if time.monotonic() - self._listening_since >= RESTART_AFTER_S:
+                self._quick_failures = 0
+            else:
+                self._quick_failures += 1
+            delay = self._restart_delay()
             words = (f"the receiver process of channel {self.channel_id} ended unexpectedly "
-                     f"(exit code {child.join(5)}); "
-                     + ("starting it again" if again else "start the channel again"))
+                     f"(exit code {child.join(5)}); starting it again in {delay:g} s"
+                     + (f" (it had listened for less than {RESTART_AFTER_S:g} s, "
+                        f"{self._quick_failures} time(s) in a row)" if self._quick_failures else ""))
             log.error("%s", words)
             for sibling in self._children:  # no half-served port: the others stop too
                 if sibling is not child:
                     sibling.send(("stop",))
             self._port = None
             self._set_state("error", words)
-            if again:
-                self._restart = threading.Timer(RESTART_DELAY_S, self._start_again)
-                self._restart.daemon = True
-                self._restart.start()
+            self._schedule_restart(delay)
+
+    def _restart_delay(self) -> float:
+        return RESTART_DELAYS_S[min(self._quick_failures, len(RESTART_DELAYS_S) - 1)]
+
+    def _schedule_restart(self, delay: float) -> None:
+        self._restart = threading.Timer(delay, self._start_again)
+        self._restart.daemon = True
+        self._restart.start()
 
     def _start_again(self) -> None:
         """After a receiver process died: the channel listens again unless someone acted meanwhile."""
@@ -289,8 +302,15 @@ class ProcessListener:
             return
         try:
             self.start()
-        except ListenerStartError:
-            return  # the state says why
+        except ListenerStartError as exc:
+            if self.state != "error":
+                return
+            self._quick_failures += 1
+            delay = self._restart_delay()
+            log.error("channel %s could not start again: %s; next attempt in %g s", self.channel_id, exc, delay)
+            self._set_state("error", f"{exc}; trying again in {delay:g} s")
+            self._schedule_restart(delay)
+            return
         log.info("channel %s listens again after its receiver process ended", self.channel_id)
 
     def _handle(self, child: _Child, message: tuple[Any, ...]) -> None:

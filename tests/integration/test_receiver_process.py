@@ -313,7 +313,7 @@ def test_a_channel_that_had_been_listening_starts_again_by_itself(start_runtime,
     from intu_desktop.dicom import receiver_process
 
     monkeypatch.setattr(receiver_process, "RESTART_AFTER_S", 0.0)  # "had been listening long enough"
-    monkeypatch.setattr(receiver_process, "RESTART_DELAY_S", 0.1)
+    monkeypatch.setattr(receiver_process, "RESTART_DELAYS_S", (0.1,))
     port = free_port()
     runtime = _receiving(start_runtime, tmp_path, port)
     seen = _collect(runtime)
@@ -329,11 +329,59 @@ def test_a_channel_that_had_been_listening_starts_again_by_itself(start_runtime,
     assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
 
 
+def test_a_crash_loop_keeps_restarting_with_longer_delays(start_runtime, tmp_path: Path, monkeypatch) -> None:
+    """A receiver process that dies soon after it started is started again too, each time later."""
+    from intu_desktop.dicom import receiver_process
+
+    monkeypatch.setattr(receiver_process, "RESTART_DELAYS_S", (0.1, 0.2, 0.4))
+    port = free_port()
+    runtime = _receiving(start_runtime, tmp_path, port)
+    seen = _collect(runtime)
+    listener = _only_listener(runtime)
+    for in_a_row, delay in ((1, "0.2"), (2, "0.4"), (3, "0.4")):  # the last delay repeats
+        before = set(listener.pids)
+        os.kill(listener.pids[0], signal.SIGKILL)
+        wait_for(lambda: listener.state == "listening" and listener.pids and not set(listener.pids) & before)
+    errors = [e.data["reason"] for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error"]
+    assert len(errors) == 3
+    for reason, (in_a_row, delay) in zip(errors, ((1, "0.2"), (2, "0.4"), (3, "0.4"))):
+        assert f"starting it again in {delay} s" in reason
+        assert f"less than 60 s, {in_a_row} time(s) in a row" in reason
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+
+def test_a_restart_that_cannot_bind_tries_again(start_runtime, tmp_path: Path, monkeypatch) -> None:
+    from intu_desktop.dicom import receiver_process
+
+    monkeypatch.setattr(receiver_process, "RESTART_DELAYS_S", (0.1, 1.0, 0.3))
+    port = free_port()
+    runtime = _receiving(start_runtime, tmp_path, port)
+    listener = _only_listener(runtime)
+    os.kill(listener.pids[0], signal.SIGKILL)
+    wait_for(lambda: listener.state == "error")
+    with socket.socket() as blocker:  # another program takes the port before the restart (1 s)
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        wait_for(lambda: _try_bind(blocker, port))
+        blocker.listen()
+        wait_for(lambda: "trying again in 0.3 s" in listener.reason)
+        assert "already in use" in listener.reason and listener.state == "error"
+    wait_for(lambda: listener.state == "listening")  # the port is free again: the next attempt binds
+    assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+
+def _try_bind(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
 def test_a_stop_cancels_the_restart(start_runtime, tmp_path: Path, monkeypatch) -> None:
     from intu_desktop.dicom import receiver_process
 
     monkeypatch.setattr(receiver_process, "RESTART_AFTER_S", 0.0)
-    monkeypatch.setattr(receiver_process, "RESTART_DELAY_S", 1.0)
+    monkeypatch.setattr(receiver_process, "RESTART_DELAYS_S", (1.0,))
     port = free_port()
     runtime = _receiving(start_runtime, tmp_path, port)
     listener = _only_listener(runtime)
