@@ -344,8 +344,14 @@ class DeliveryService:
             existing = self._destinations.get(key)
         if existing is not None:
             return existing
-        built = build_destination(config, self._base_dir(config))
+        built = build_destination(config, self._base_dir(config))  # outside the lock: may read files
         with self._cond:
+            if self._config(channel_id, config.name) is not config:
+                # set_project came while this was built (or before: `config` is the attempt's,
+                # read earlier). This attempt uses it, like any attempt in flight during a
+                # reload; it is closed when the attempt ends and never kept for the next one.
+                self._retired.setdefault(config.name, []).append(built)
+                return built
             self._destinations.setdefault(key, built)
             return self._destinations[key]
 

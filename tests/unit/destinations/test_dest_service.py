@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,42 @@ def test_reloaded_configuration_applies_to_the_next_attempt(index: Index, start_
     assert service.retry(delivery_id)
     wait_status(index, [delivery_id], "delivered")
     assert http_peer.received[-1].headers["X-Fixed"] == "yes"
+
+
+def test_a_destination_built_across_a_reload_serves_that_attempt_only(index: Index, start_service, http_peer,
+                                                                        monkeypatch) -> None:
+    """set_project while an attempt builds its destination: the old settings serve that attempt,
+    the next one builds from the new configuration, and the old destination is closed."""
+    from intu_desktop.destinations import service as service_module
+
+    building, release = threading.Event(), threading.Event()
+    closed: list[object] = []
+    real_build = service_module.build_destination
+
+    def slow_build(config, base_dir):  # type: ignore[no-untyped-def]
+        built = real_build(config, base_dir)
+        real_close = built.close
+        built.close = lambda: (closed.append(built), real_close())[1]  # type: ignore[method-assign]
+        if not release.is_set():
+            building.set()
+            release.wait(10)
+        return built
+
+    monkeypatch.setattr(service_module, "build_destination", slow_build)
+    before = make_project([_http(http_peer)])
+    service = start_service(before)
+    (first,) = enqueue(index, service, before)
+    assert building.wait(10)  # the first attempt is building its destination
+    after = make_project([_http(http_peer, headers={"X-Fixed": "yes"})])
+    service.set_project(after)
+    release.set()
+    wait_status(index, [first], "delivered")
+    assert "X-Fixed" not in http_peer.received[-1].headers  # that attempt kept the old settings
+    wait_until(lambda: len(closed) == 1)  # closed once its attempt ended
+    (second,) = enqueue(index, service, after)
+    wait_status(index, [second], "delivered")
+    assert http_peer.received[-1].headers["X-Fixed"] == "yes"  # not the destination built before
+    assert closed[0] not in service._destinations.values()
 
 
 def test_each_attempt_gives_way_to_receiving_and_stop_ends_a_pause(index: Index, bus: EventBus, http_peer,
