@@ -463,8 +463,6 @@ class ChannelListener:
             return StoreOutcome(OUT_OF_RESOURCES, "Out of resources: cannot write to the store", sop_uid=command_sop)
         path = Path(chunk.name)
         size = chunk.bytes_written  # the file's size: a stat() here would wait behind the fsync
-        # The fsync runs while the header is read and checked; place() waits for it.
-        synced = self.store.begin_sync(path)
         if cfg.max_instance_bytes and size > cfg.max_instance_bytes:
             return StoreOutcome(OUT_OF_RESOURCES, f"Object exceeds {cfg.max_instance_bytes} bytes", sop_uid=command_sop)
         received = int(getattr(assoc, "_intu_bytes", [0])[0])
@@ -472,6 +470,8 @@ class ChannelListener:
             # RELIABILITY 8: the per-association cap, counted on the wire (PDU headers included).
             return StoreOutcome(OUT_OF_RESOURCES, f"Association exceeds {cfg.max_association_bytes} bytes",
                                 sop_uid=command_sop)
+        # The fsync runs while the header is read and checked; place() waits for it.
+        synced = self.store.begin_sync(path)
         try:
             ds = read_header(path)
         except UnreadableDataset as exc:
