@@ -320,12 +320,12 @@ def test_a_channel_that_had_been_listening_starts_again_by_itself(start_runtime,
     listener = _only_listener(runtime)
     before = set(listener.pids)
     os.kill(listener.pids[0], signal.SIGKILL)
-    wait_for(lambda: [e for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error"])
+    wait_for(lambda: _error_reasons(seen))
     wait_for(lambda: listener.state == "listening" and not set(listener.pids) & before)
     states = [e.data["state"] for e in seen if e.kind == events.LISTENER_STATE]
     assert states == ["error", "starting", "listening"]
-    error = next(e for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error")
-    assert "ended unexpectedly" in error.data["reason"] and "starting it again" in error.data["reason"]
+    error = _error_reasons(seen)[0]
+    assert "ended unexpectedly" in error and "starting it again" in error
     assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
 
 
@@ -338,13 +338,14 @@ def test_a_crash_loop_keeps_restarting_with_longer_delays(start_runtime, tmp_pat
     runtime = _receiving(start_runtime, tmp_path, port)
     seen = _collect(runtime)
     listener = _only_listener(runtime)
-    for in_a_row, delay in ((1, "0.2"), (2, "0.4"), (3, "0.4")):  # the last delay repeats
+    expected = ((1, "0.2"), (2, "0.4"), (3, "0.4"))  # deaths in a row, next delay: the last repeats
+    for _death in expected:
         before = set(listener.pids)
         os.kill(listener.pids[0], signal.SIGKILL)
         wait_for(lambda: listener.state == "listening" and listener.pids and not set(listener.pids) & before)
-    errors = [e.data["reason"] for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error"]
+    errors = _error_reasons(seen)
     assert len(errors) == 3
-    for reason, (in_a_row, delay) in zip(errors, ((1, "0.2"), (2, "0.4"), (3, "0.4"))):
+    for reason, (in_a_row, delay) in zip(errors, expected):
         assert f"starting it again in {delay} s" in reason
         assert f"less than 60 s, {in_a_row} time(s) in a row" in reason
     assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
@@ -367,6 +368,11 @@ def test_a_restart_that_cannot_bind_tries_again(start_runtime, tmp_path: Path, m
         assert "already in use" in listener.reason and listener.state == "error"
     wait_for(lambda: listener.state == "listening")  # the port is free again: the next attempt binds
     assert storescu(port, [sample("CT_small.dcm")]).returncode == 0
+
+
+def _error_reasons(seen: list[events.Event]) -> list[str]:
+    """The reasons of the channel's error states, in order."""
+    return [e.data["reason"] for e in seen if e.kind == events.LISTENER_STATE and e.data["state"] == "error"]
 
 
 def _try_bind(sock: socket.socket, port: int) -> bool:
