@@ -7,14 +7,13 @@ DCMTK is called by absolute path: pynetdicom installs Python console scripts nam
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import socket
 import subprocess
 import textwrap
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pydicom
 from pydicom.data import get_testdata_file
@@ -179,3 +178,10 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):  # type:
             return value
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
+
+
+def temporary_leftovers(tmp: Path) -> list[Path]:
+    """Files in a data dir's private temp folder that hold received bytes. The empty
+    `rx-*.part` an association makes ahead for its next object (transport.prepare_next_chunk)
+    holds none; it goes with the association, a moment after the peer has its release."""
+    return sorted(p for p in tmp.iterdir() if not (p.name.startswith("rx-") and p.stat().st_size == 0))

@@ -76,16 +76,17 @@ class Header:
         return keyword in self._values
 
 
-def read_header(path: Path) -> Header:
+def read_header(path: Path, head: bytes | None = None) -> Header:
     """Parse only the attributes the message needs; pixel data is never loaded.
 
     The fast scanner handles the common encodings and pydicom's `convert_value` converts
     each value (its validation and warnings included) without building a Dataset, whose
     per-element machinery cost as much as the conversion itself (issue 9). pydicom reads
-    whatever the scanner declines.
+    whatever the scanner declines. `head`: the file's first bytes, if the caller has them
+    (header_scan.HeaderScanner.read_elements).
     """
     try:
-        elements = _SCANNER.read_elements(path)
+        elements = _SCANNER.read_elements(path, head)
         if elements is not None:
             return Header(_convert(elements))
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
@@ -112,13 +113,35 @@ def _convert(elements: dict[int, RawDataElement]) -> dict[str, Any]:
     return values
 
 
+# Converted values by their encoding: the objects of a series repeat most of theirs (the
+# study, series, patient, dates), and pydicom's conversion with its validation is 5-20 us
+# each (issue 9). Values are only read (Header), so sharing them is safe. A warning pydicom
+# gives for an invalid value is given once per distinct value; errors are never cached.
+_CONVERTED: dict[tuple[Any, ...], Any] = {}
+_CONVERTED_MAX = 4096
+_CACHED_LENGTH = 256  # longer values are converted every time
+
+
 def _value(raw: RawDataElement, encodings: str | list[str]) -> Any:
     # The VR as pydicom's raw_element_vr hook chooses it for these public elements:
     # implicit VR takes the dictionary's, and so does an explicit UN shorter than 64 KB.
     vr = raw.VR
     if not vr or (vr == "UN" and config.replace_un_with_known_vr and len(raw.value or b"") < 0xFFFF):
         vr = _VR[int(raw.tag)]
-    return convert_value(vr, raw, encodings)
+    encoded = raw.value
+    if not isinstance(encoded, bytes) or len(encoded) > _CACHED_LENGTH:
+        return convert_value(vr, raw, encodings)
+    key = (vr, int(raw.tag), encoded, raw.is_little_endian,
+           encodings if isinstance(encodings, str) else tuple(encodings))
+    try:
+        return _CONVERTED[key]
+    except KeyError:
+        pass
+    value = convert_value(vr, raw, encodings)
+    if len(_CONVERTED) >= _CONVERTED_MAX:
+        _CONVERTED.clear()
+    _CONVERTED[key] = value
+    return value
 
 
 def _text(ds: Header, keyword: str) -> str:

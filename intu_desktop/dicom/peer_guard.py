@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from pynetdicom.pdu import A_ASSOCIATE_RQ
 
 from intu_desktop.dicom.transport import ListenerSocket, _abort_pdu
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _FIXED = 68  # protocol version, reserved, called AE, calling AE, 32 reserved bytes (PS3.8 Table 9-11)
 _TOP_ITEMS = {0x10, 0x20, 0x50}  # application context, presentation context, user information
@@ -175,7 +176,13 @@ class GuardedListenerSocket(ListenerSocket):
         self._read_ahead = bytearray(screened)
         return bytearray(bytes(data[:2]) + struct.pack(">L", len(screened)))
 
+    def recv_reused(self, nr_bytes: int) -> memoryview:
+        return self._with_deadline(super().recv_reused, nr_bytes)
+
     def _recv_with_deadline(self, nr_bytes: int) -> bytearray:
+        return self._with_deadline(super().recv, nr_bytes)
+
+    def _with_deadline(self, read: Callable[[int], T], nr_bytes: int) -> T:
         assoc: Any = self.assoc
         timeout = assoc.network_timeout if assoc.is_established else assoc.acse_timeout
         sock = self.socket
@@ -183,7 +190,7 @@ class GuardedListenerSocket(ListenerSocket):
             sock.settimeout(timeout)
             self._timeout = timeout
         try:
-            return super().recv(nr_bytes)
+            return read(nr_bytes)
         except TimeoutError:
             reason = (f"the peer stopped sending in the middle of a PDU for {timeout:g} s "
                       f"({'network' if assoc.is_established else 'ACSE'} timeout)")

@@ -7,6 +7,9 @@ subclasses keep pynetdicom's logic line for line but wait *on* the thing they po
 reactor blocks on the DIMSE queue (the DUL nudges it when it hands up a release or an
 abort), the DUL blocks in select() on its socket and on a wake pipe that every outgoing
 primitive (our C-STORE responses) writes to. They wake the moment there is work.
+
+The DUL also hands an established association's P-DATA-TF PDUs to `StoreRequestReceiver`
+(store_request.py), which takes C-STORE requests without pynetdicom's per-PDU objects.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import queue
 import select
 import socket
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any, cast
@@ -25,7 +29,9 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 
+from intu_desktop.dicom.store_request import StoreRequestReceiver
 from intu_desktop.dicom.store_response import ListenerDIMSE
+from intu_desktop.dicom.transport import ListenerSocket
 
 log = logging.getLogger("pynetdicom.dul")
 
@@ -60,6 +66,7 @@ class ListenerDUL(DULServiceProvider):
         # What the DUL hands up (release request, abort) wakes the association's reactor,
         # which otherwise waits on the DIMSE queue; (None, None) is pynetdicom's own nudge.
         self.to_user_queue = _WakingQueue(self._nudge_reactor)
+        self.store_receiver = StoreRequestReceiver(assoc)
 
     def wake(self) -> None:
         try:
@@ -128,6 +135,56 @@ class ListenerDUL(DULServiceProvider):
                 continue
             self.state_machine.do_action(event)
             sleep = False
+
+    def _read_pdu_data(self) -> None:
+        """pynetdicom's, except that an established association's P-DATA-TF PDU is read into
+        a reused buffer and offered to the C-STORE receiver first (store_request.py)."""
+        sock = self.socket
+        receiver = self.store_receiver
+        if (self.state_machine.current_state != "Sta6" or not isinstance(sock, ListenerSocket)
+                or not receiver.usable()):
+            super()._read_pdu_data()
+            return
+        try:
+            header = sock.recv(6)
+        except (OSError, TimeoutError) as exc:
+            log.error("Connection closed before the entire PDU was received")
+            log.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        if len(header) != 6 or header[0] != 0x04:
+            sock.unread(header)  # not P-DATA: pynetdicom reads it again and goes on as ever
+            super()._read_pdu_data()
+            return
+        (length,) = struct.unpack_from(">L", header, 2)
+        try:
+            body = sock.recv_reused(length)
+        except (OSError, TimeoutError) as exc:
+            log.error("Connection closed before the entire PDU was received")
+            log.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        if len(body) != length:
+            log.error(f"The received PDU is shorter than expected ({6 + len(body)} of {6 + length} bytes received)")
+            self.event_queue.put("Evt17")
+            return
+        try:
+            passed = receiver.feed(body)
+        except Exception as exc:  # e.g. the temporary file cannot be made
+            log.exception("C-STORE data could not be taken")
+            receiver.abort(f"the received data could not be written: {type(exc).__name__}: {exc}")
+            return
+        if passed is None:
+            return
+        try:  # pynetdicom's own decoding and events for what the receiver passed on
+            pdu, event = self._decode_pdu(passed)  # type: ignore[arg-type]
+            self.event_queue.put(event)
+        except Exception as exc:
+            log.error("Unable to decode the received PDU data")
+            log.exception(exc)
+            self.event_queue.put("Evt19")
+            return
+        self._recv_pdu.put(pdu)
 
     def _wait_for_data(self) -> None:
         """Sleep until the peer sends something, at most one timer tick."""

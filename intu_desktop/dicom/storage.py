@@ -20,7 +20,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,18 @@ class StoreResult:
     outcome: str  # stored|duplicate|revision|replaced|kept_first
     size: int
     sha256: str = ""
+
+    @property
+    def moved(self) -> bool:
+        """A file was renamed (or linked) into the folder: its entry must reach the disk."""
+        return self.outcome in ("stored", "revision", "replaced")
+
+
+def _raise_store_error(exc: OSError) -> NoReturn:
+    """StoreFull for what a full or read-only store raises; anything else as it is."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        raise StoreFull(exc.errno, f"cannot write to the store: {exc.strerror}") from exc
+    raise exc
 
 
 def _load_sync_file_range() -> Any:
@@ -177,12 +189,14 @@ class InstanceStore:
         return self.root.joinpath(*parts)
 
     def place(self, tmp_file: Path, study_uid: str, series_uid: str, sop_uid: str, policy: str,
-              synced: Future[None] | None = None, size: int | None = None) -> StoreResult:
+              synced: Future[None] | None = None, size: int | None = None, *,
+              sync_folder: bool = True) -> StoreResult:
         """Move a complete temporary file into the store following the duplicate policy.
 
         The temporary file must already be flushed; this fsyncs it (or waits for the fsync
         `begin_sync` started), renames it and fsyncs the folder, so on return the object
-        survives a power cut (RELIABILITY 10).
+        survives a power cut (RELIABILITY 10). With `sync_folder=False` the caller syncs the
+        folder itself (`sync_folder()`, when the result `moved`) before it relies on the file.
         """
         target = self.target_path(study_uid, series_uid, sop_uid)
         size = tmp_file.stat().st_size if size is None else size
@@ -217,13 +231,20 @@ class InstanceStore:
                 self._folders.discard(target.parent)
                 self._ensure_folder(target.parent)
                 os.replace(tmp_file, target)
-            if self.fsync:
+            if self.fsync and sync_folder:
                 _fsync_dir(target.parent)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
-                raise StoreFull(exc.errno, f"cannot write to the store: {exc.strerror}") from exc
-            raise
+            _raise_store_error(exc)
         return StoreResult(target, outcome, size)
+
+    def sync_folder(self, folder: Path) -> None:
+        """Make the entries of a folder `place(..., sync_folder=False)` renamed into durable."""
+        if not self.fsync:
+            return
+        try:
+            _fsync_dir(folder)
+        except OSError as exc:
+            _raise_store_error(exc)
 
     def sha256(self, path: Path) -> str:
         return _sha256(path)

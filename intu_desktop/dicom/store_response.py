@@ -12,6 +12,7 @@ request, another service, an Offending Element, bound DIMSE events) takes pynetd
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any
 
 from pynetdicom import evt
@@ -21,6 +22,7 @@ from pynetdicom.pdu_primitives import P_DATA
 
 _C_STORE_RSP = 0x8001
 _NO_DATA_SET = 0x0101
+_P_DATA_HEAD = struct.Struct(">BBLLB")  # PDU type, reserved, PDU length, PDV item length, context ID
 
 
 def _element(element: int, value: bytes) -> bytes:
@@ -65,8 +67,23 @@ class ListenerDIMSE(DIMSEServiceProvider):
                 and not self.assoc.get_handlers(evt.EVT_DIMSE_SENT)):
             command = encode_store_response(primitive)
             if command is not None and (not self.maximum_pdu_size or len(command) + 7 <= self.maximum_pdu_size):
+                value = b"\x03" + command  # message control header: command, last fragment
+                if self._may_send_directly():
+                    # What the state machine's DT-1 sends for this P-DATA primitive (Sta6 stays
+                    # Sta6), without the queue, the wake-up and the PDU objects (issue 9).
+                    self.dul.socket.send(_P_DATA_HEAD.pack(0x04, 0, len(value) + 5, len(value) + 1, context_id) + value)
+                    return
                 pdata = P_DATA()
-                pdata.presentation_data_value_list.append((context_id, b"\x03" + command))
+                pdata.presentation_data_value_list.append((context_id, value))
                 self.dul.send_pdu(pdata)
                 return
         super().send_msg(primitive, context_id)
+
+    def _may_send_directly(self) -> bool:
+        """On the DUL thread itself (a C-STORE served inline), with nothing queued before
+        this answer and nobody watching the PDUs or the state machine."""
+        dul = self.dul
+        return (threading.current_thread() is dul and dul.socket is not None
+                and dul.state_machine.current_state == "Sta6" and not dul.to_provider_queue.qsize()
+                and not self.assoc.get_handlers(evt.EVT_PDU_SENT)
+                and not self.assoc.get_handlers(evt.EVT_FSM_TRANSITION))

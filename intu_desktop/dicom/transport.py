@@ -2,7 +2,8 @@
 
 pynetdicom's defaults that the receiver must not inherit (RELIABILITY 7, 12, 27; issue 9):
 - it reads whatever length a PDU header announces; we abort above the advertised maximum;
-- it reads 4 KB per recv(); we read into one preallocated buffer per PDU;
+- it reads 4 KB per recv(); we read a PDU in one go, a P-DATA body into a buffer reused
+  from one PDU to the next (store_request.py);
 - it wraps TLS in the accept loop, so one silent peer blocks every other; we handshake
   in the connection's own thread with a deadline;
 - the sender's Nagle algorithm meets our delayed ACKs (~40 ms per object); on Linux we
@@ -35,6 +36,7 @@ from pynetdicom import (
 )
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
+from intu_desktop.dicom.header_scan import HEAD_BYTES
 from intu_desktop.dicom.storage import start_writeback
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ _HAS_QUICKACK = sys.platform.startswith("linux") and hasattr(socket, "TCP_QUICKA
 _PDU_SLACK = 64 * 1024  # A-ASSOCIATE-RQ with many contexts may exceed a tiny advertised maximum
 # A received object's bytes go to the disk in steps of this size while the rest arrives.
 WRITEBACK_STEP = 256 * 1024
+WRITE_BUFFER = 64 * 1024
 
 
 def tune_socket(sock: socket.socket, enabled: bool) -> None:
@@ -79,11 +82,17 @@ class ChunkFile:
     def __init__(self, directory: Path | None, owner: Any) -> None:
         fd, name = tempfile.mkstemp(prefix="rx-", suffix=".part", dir=directory)
         self.name = name
-        self._fh: Any = os.fdopen(fd, "wb", buffering=1 << 20)
+        # A buffer smaller than a typical PDU's fragment: BufferedWriter hands a fragment
+        # larger than its buffer straight to the kernel, and gathers the small ones (the
+        # preamble and File Meta, a 16 KB object) into one write at the flush.
+        self._fh: Any = os.fdopen(fd, "wb", buffering=WRITE_BUFFER)
         self.file = _QuietFlush(self)  # what pynetdicom calls .file.flush() on
         self.error: OSError | None = None
         self.bytes_written = 0
         self._written_back = 0  # bytes already handed to the kernel's writeback
+        # The first bytes, as they were written: the header is read from here instead of
+        # from the file again (metadata.read_header; what `fh.read(HEAD_BYTES)` would give).
+        self.head = bytearray()
         self.owner = owner
         chunks = getattr(owner, "_intu_chunk_files", None)
         if chunks is not None:
@@ -97,6 +106,9 @@ class ChunkFile:
         except OSError as exc:
             self._fail(exc)
             return len(data)
+        kept = len(self.head)
+        if kept < HEAD_BYTES:
+            self.head += data[:HEAD_BYTES - kept]
         self.bytes_written += len(data)
         return len(data)
 
@@ -148,7 +160,21 @@ def _chunk_file_factory(*_args: Any, **_kwargs: Any) -> ChunkFile:
     # the server that owns the private temp folder.
     assoc = getattr(threading.current_thread(), "assoc", None)
     server = getattr(assoc, "_server", None)
+    spare = getattr(assoc, "_intu_next_chunk", None)
+    if spare is not None:
+        assoc._intu_next_chunk = None
+        return spare
     return ChunkFile(getattr(server, "chunk_dir", None), assoc)
+
+
+def prepare_next_chunk(assoc: Any) -> None:
+    """Make the association's next temporary file now. The C-STORE handler calls this while
+    it waits for its index commit, so the next request does not wait for the file's creation
+    (a tenth of a millisecond, several under load: issue 9). Unused, it is discarded with
+    the association's other files when the association ends."""
+    if getattr(assoc, "_intu_next_chunk", None) is None and getattr(assoc, "is_established", False):
+        server = getattr(assoc, "_server", None)
+        assoc._intu_next_chunk = ChunkFile(getattr(server, "chunk_dir", None), assoc)
 
 
 class FileMeta:
@@ -233,50 +259,82 @@ class ListenerSocket(AssociationSocket):
 
     max_pdu_read: int = 1 << 20
     tcp_tuning: bool = True
+    _pushback: bytearray | None = None
+    _reused: bytearray | None = None
 
     def recv(self, nr_bytes: int) -> bytearray:
+        pushed = self._pushback
+        if pushed is not None:  # a PDU header the fast receive path read and passed on
+            self._pushback = None
+            return pushed
+        self._check_length(nr_bytes)
+        buf = bytearray(nr_bytes)
+        got = self._fill(buf, nr_bytes)
+        return buf if got == nr_bytes else buf[:got]
+
+    def recv_reused(self, nr_bytes: int) -> memoryview:
+        """Like recv(), into a buffer kept for the next call (store_request.py: a P-DATA
+        body is written to disk and forgotten, so a fresh 128 KB object per PDU is waste).
+        The view is valid until the next call."""
+        self._check_length(nr_bytes)
+        buf = self._reused
+        if buf is None or len(buf) < nr_bytes:
+            buf = self._reused = bytearray(nr_bytes)
+        got = self._fill(buf, nr_bytes)
+        return memoryview(buf)[:got]
+
+    def unread(self, header: bytearray) -> None:
+        """Give back a PDU header: the next recv() returns it (pynetdicom reads it again)."""
+        self._pushback = header
+
+    def _check_length(self, nr_bytes: int) -> None:
+        if nr_bytes <= self.max_pdu_read:
+            return
+        reason = (
+            f"the peer announced a PDU of {nr_bytes} bytes; this listener accepts at most "
+            f"{self.max_pdu_read} (maximum PDU length it advertised)"
+        )
+        log.warning("aborting association: %s", reason)
+        # Keep a first, better diagnosis: after a TLS hello on a plain port pynetdicom
+        # keeps reading the hello's bytes as PDU headers, and one of them "announces"
+        # a huge PDU (found under load by test_tls_client_on_a_plain_channel_is_explained).
+        if not getattr(self.assoc, "_intu_abort_reason", ""):
+            setattr(self.assoc, "_intu_abort_reason", reason)
+        sock = self.socket
+        try:
+            if sock is not None:
+                sock.sendall(_abort_pdu())
+        except OSError:
+            pass
+        raise OSError(reason)
+
+    def _fill(self, buf: bytearray, nr_bytes: int) -> int:
+        """Read nr_bytes into the start of buf (fewer if the peer closes); returns the count."""
         sock = self.socket
         assert sock is not None
-        if nr_bytes > self.max_pdu_read:
-            reason = (
-                f"the peer announced a PDU of {nr_bytes} bytes; this listener accepts at most "
-                f"{self.max_pdu_read} (maximum PDU length it advertised)"
-            )
-            log.warning("aborting association: %s", reason)
-            # Keep a first, better diagnosis: after a TLS hello on a plain port pynetdicom
-            # keeps reading the hello's bytes as PDU headers, and one of them "announces"
-            # a huge PDU (found under load by test_tls_client_on_a_plain_channel_is_explained).
-            if not getattr(self.assoc, "_intu_abort_reason", ""):
-                setattr(self.assoc, "_intu_abort_reason", reason)
-            try:
-                sock.sendall(_abort_pdu())
-            except OSError:
-                pass
-            raise OSError(reason)
-        buf = bytearray(nr_bytes)
         view = memoryview(buf)
         got = 0
-        while got < nr_bytes:
-            n = sock.recv_into(view[got:], min(nr_bytes - got, 4 << 20))
-            if not n:
-                del view
-                return buf[:got]
-            got += n
-            if _HAS_QUICKACK and self.tcp_tuning:
-                # Linux clears quick-ack mode after each ACK; re-arm it so the sender's
-                # Nagle algorithm never waits on our delayed ACK.
-                try:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                except OSError:
-                    pass
+        try:
+            while got < nr_bytes:
+                n = sock.recv_into(view[got:], min(nr_bytes - got, 4 << 20))
+                if not n:
+                    break
+                got += n
+                if _HAS_QUICKACK and self.tcp_tuning:
+                    # Linux clears quick-ack mode after each ACK; re-arm it so the sender's
+                    # Nagle algorithm never waits on our delayed ACK.
+                    try:
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                    except OSError:
+                        pass
+        finally:
+            view.release()
         counter = getattr(self.assoc, "_intu_bytes", None)
         if counter is not None:
             if counter[0] == 0 and got >= 2:
                 self._name_foreign_protocol(bytes(buf[:got]))
             counter[0] += got
-        del view
-        return buf
-
+        return got
 
     def send(self, bytestream: bytes) -> None:
         super().send(bytestream)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from dicomtools import temporary_leftovers
 
 PROGRAM = [sys.executable, "-m", "intu_desktop"]
 
@@ -151,7 +152,7 @@ def files_under(folder: Path, pattern: str = "*") -> list[Path]:
 
 def leftovers(data: Path) -> list[Path]:
     """Partial or temporary files anywhere in the data dir (there must be none at rest)."""
-    found = [p for p in files_under(data / "tmp")] if (data / "tmp").exists() else []
+    found = temporary_leftovers(data / "tmp") if (data / "tmp").exists() else []
     found += [p for p in files_under(data / "store") if p.suffix != ".dcm" or p.name.startswith(".")]
     return found
 

@@ -16,7 +16,15 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from dicomtools import echoscu, free_port, sample, storescu, wait_for, write_channel
+from dicomtools import (
+    echoscu,
+    free_port,
+    sample,
+    storescu,
+    temporary_leftovers,
+    wait_for,
+    write_channel,
+)
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from rel_helpers import confirmed_files, fast_copies
 
@@ -63,7 +71,7 @@ def _big_object(path: Path, megabytes: float) -> Path:
 
 
 def _no_partial_files(data: Path) -> None:
-    assert not list((data / "tmp").iterdir())
+    assert not temporary_leftovers(data / "tmp")
     for path in (data / "store").rglob("*"):
         if path.is_file():
             assert path.suffix == ".dcm" and not path.name.startswith("."), path

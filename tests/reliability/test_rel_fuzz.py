@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from dicomtools import echoscu, sample
+from dicomtools import echoscu, sample, temporary_leftovers
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rel_helpers import part10
@@ -50,7 +50,7 @@ def fuzz_receiver(receiver):  # type: ignore[no-untyped-def]
     yield rx
     # After all examples: still answering, nothing half-written left behind.
     assert echoscu(rx.port).returncode == 0
-    assert not list((rx.data / "tmp").iterdir())
+    assert not temporary_leftovers(rx.data / "tmp")
 
 
 def _send_and_close(port: int, payload: bytes) -> None:
@@ -227,4 +227,4 @@ def test_mutated_data_sets_are_stored_or_refused_truthfully(fuzz_receiver, store
         assert rows, "success answered but nothing indexed"
         stored = Path(rows[0]["storage_path"])
         assert str(read_header(stored).SOPInstanceUID) == TEMPLATE_UID
-    assert not list((fuzz_receiver.data / "tmp").iterdir())
+    assert not temporary_leftovers(fuzz_receiver.data / "tmp")
