@@ -28,6 +28,7 @@ from intu_desktop.dicom import names
 from intu_desktop.dicom.metadata import UnreadableDataset, build_body, read_header
 from intu_desktop.dicom.negotiation import AssociationPolicy, PolicyACSE
 from intu_desktop.dicom.storage import InstanceStore, StoreFull
+from intu_desktop.dicom.store_response import after_response
 from intu_desktop.dicom.tls import TlsSetupError, server_context
 from intu_desktop.dicom.transport import (
     ChunkFile,
@@ -117,7 +118,9 @@ class StoreOutcome:
     moved_from_study: str = ""  # a new version that left this study for another
 
 
-def _status(code: int, comment: str = "") -> Dataset:
+def _status(code: int, comment: str = "") -> int | Dataset:
+    if not comment:
+        return code  # pynetdicom takes a bare status without building a Dataset (issue 9)
     ds = Dataset()
     ds.Status = code
     if comment:
@@ -354,6 +357,9 @@ class ChannelListener:
         self._save(rec, events.ASSOCIATION_ACCEPTED)
 
     def _finish(self, assoc: Any, state: str, reason: str) -> None:
+        run_left_behind = getattr(getattr(assoc, "dimse", None), "run_after_response", None)
+        if run_left_behind is not None:
+            run_left_behind()  # bookkeeping of an object whose response never went out
         rec = getattr(assoc, "_intu_record", None)
         self._discard_chunks(assoc)
         if rec is None or rec.ended_at is not None:
@@ -432,6 +438,9 @@ class ChannelListener:
         started = time.monotonic()
         self.priority.note_receive()
         assoc = event.assoc
+        run_left_behind = getattr(assoc.dimse, "run_after_response", None)
+        if run_left_behind is not None:
+            run_left_behind()  # a previous request's bookkeeping whose response was never sent
         req = event.request
         chunk = getattr(req, "_dataset_file", None)
         try:
@@ -444,10 +453,14 @@ class ChannelListener:
                 chunk.discard()  # gone already when it was placed; harmless then
                 getattr(assoc, "_intu_chunk_files", set()).discard(chunk)
         elapsed_ms = (time.monotonic() - started) * 1000
-        try:
-            self._after_store(assoc, req, outcome, chunk, elapsed_ms)
-        except Exception:
-            log.exception("C-STORE bookkeeping failed")
+
+        def bookkeeping() -> None:
+            try:
+                self._after_store(assoc, req, outcome, chunk, elapsed_ms)
+            except Exception:
+                log.exception("C-STORE bookkeeping failed")
+
+        after_response(assoc, bookkeeping)
         return _status(outcome.status, outcome.comment)
 
     def _store(self, event: Any, chunk: Any) -> StoreOutcome:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from pynetdicom import evt
@@ -61,8 +63,42 @@ def encode_store_response(rsp: C_STORE) -> bytes | None:
     return _element(0x0000, struct.pack("<L", len(body))) + body
 
 
+def after_response(assoc: Any, work: Callable[[], None]) -> None:
+    """Run `work` once the C-STORE response being prepared is sent (issue 9): a stored
+    object's bookkeeping (events, the log line, the pipeline hand-over) then overlaps the
+    modality's preparation of its next object instead of delaying the answer. Work left
+    behind by a response that was never sent runs with the next request or when the
+    association ends (`ListenerDIMSE.run_after_response`)."""
+    dimse = getattr(assoc, "dimse", None)
+    if isinstance(dimse, ListenerDIMSE):
+        dimse.pending_after_response.append(work)
+    else:
+        work()
+
+
 class ListenerDIMSE(DIMSEServiceProvider):
+    def __init__(self, assoc: Any) -> None:
+        super().__init__(assoc)
+        self.pending_after_response: deque[Callable[[], None]] = deque()
+
+    def run_after_response(self) -> None:
+        """Run what `after_response` queued, each item once, whichever thread gets it."""
+        pending = self.pending_after_response
+        while True:
+            try:
+                work = pending.popleft()
+            except IndexError:
+                return
+            work()
+
     def send_msg(self, primitive: Any, context_id: int) -> None:
+        try:
+            self._send_msg(primitive, context_id)
+        finally:
+            if isinstance(primitive, C_STORE):
+                self.run_after_response()
+
+    def _send_msg(self, primitive: Any, context_id: int) -> None:
         if (isinstance(primitive, C_STORE) and primitive.MessageIDBeingRespondedTo is not None
                 and not self.assoc.get_handlers(evt.EVT_DIMSE_SENT)):
             command = encode_store_response(primitive)

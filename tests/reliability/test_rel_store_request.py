@@ -260,3 +260,28 @@ def test_a_folder_that_cannot_reach_the_disk_leaves_no_row_and_no_file(receiver,
     monkeypatch.undo()
     assert storescu(rx.port, [sample("CT_small.dcm")]).returncode == 0
     assert rx.count() == 1
+
+
+def test_bookkeeping_runs_after_the_response_is_on_its_way(receiver, monkeypatch) -> None:
+    """Events, the log line and the pipeline hand-over overlap the modality's next object."""
+    from intu_desktop.dicom.scp import ChannelListener
+    from intu_desktop.dicom.transport import ListenerSocket
+
+    order: list[str] = []
+    send, after_store = ListenerSocket.send, ChannelListener._after_store
+
+    def sending(self: ListenerSocket, data: bytes) -> None:
+        if data[:1] == b"\x04":
+            order.append("response")
+        send(self, data)
+
+    def bookkeeping(self: ChannelListener, *args: object) -> None:
+        order.append("bookkeeping")
+        after_store(self, *args)
+
+    monkeypatch.setattr(ListenerSocket, "send", sending)
+    monkeypatch.setattr(ChannelListener, "_after_store", bookkeeping)
+    rx = receiver()
+    assert storescu(rx.port, [sample("CT_small.dcm")]).returncode == 0
+    assert order == ["response", "bookkeeping"]
+    assert rx.count() == 1
