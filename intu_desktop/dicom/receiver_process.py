@@ -260,11 +260,12 @@ class ProcessListener:
                 message = child.conn.recv()
             except (EOFError, OSError):
                 break
-            try:
-                self._handle(child, message)
-            except Exception:  # a broken subscriber must not stop the messages
-                log.exception("channel %s: handling the receiver process's %r failed",
-                              self.channel_id, message[0])
+            for one in message[1] if message[0] == "batch" else (message,):
+                try:
+                    self._handle(child, one)
+                except Exception:  # a broken subscriber must not stop the messages
+                    log.exception("channel %s: handling the receiver process's %r failed",
+                                  self.channel_id, one[0])
         if not child.started.is_set():
             child.answer = ("failed", f"channel {self.channel_id}: the receiver process ended "
                                       f"while starting (exit code {child.join(5)})")
@@ -351,6 +352,9 @@ class _PipeLogHandler(logging.Handler):
             self.handleError(record)
 
 
+BATCH_MAX = 256  # messages per write to the parent
+
+
 class _Outbox:
     """The child's messages to the parent, pickled and written by a thread of their own.
 
@@ -375,11 +379,24 @@ class _Outbox:
 
     def _run(self) -> None:
         parent_gone = False
-        while (message := self._queue.get()) is not None:
+        stop = False
+        while not stop and (message := self._queue.get()) is not None:
+            # What else is queued goes in the same write: a stored object makes three
+            # messages (its event, its hand-over, its log line), one wake-up of the parent.
+            batch = [message]
+            while len(batch) < BATCH_MAX:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
             if parent_gone:
                 continue  # nobody to tell; keep draining so producers never block
             try:
-                self._conn.send(message)
+                self._conn.send(batch[0] if len(batch) == 1 else ("batch", batch))
             except (OSError, ValueError):
                 parent_gone = True
 
