@@ -517,20 +517,20 @@ class ChannelListener:
             received_at=received_at, outcome=placed.outcome,
         )
         # RELIABILITY 10 wants the file's folder on disk before the index commits its row. The
-        # writer thread runs the row's statements while this thread syncs the folder, and
-        # commits once it is done (issue 9: the two took ~0.3 ms each, one after the other).
+        # writer thread takes the row while this thread syncs the folder, and begins its
+        # transaction once the sync is done (issue 9), not before: the receiver processes
+        # share the database, and a write lock held through an fsync makes the others wait.
         folder_synced = threading.Event()
         folder_failure: list[OSError] = []
 
         def commit(conn: Any) -> Any:
-            recorded = record_instance(conn, record)
-            if not folder_synced.wait(60):
-                raise TimeoutError("the store's folder did not reach the disk within 60 s")
+            if not folder_synced.is_set():
+                raise TimeoutError("the store's folder did not reach the disk in time")
             if folder_failure:
                 raise folder_failure[0]
-            return recorded
+            return record_instance(conn, record)
 
-        committed = self.index.submit(commit)
+        committed = self.index.submit(commit, after=folder_synced)
         try:
             if placed.moved:
                 self.store.sync_folder(placed.path.parent)

@@ -167,6 +167,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+AFTER_TIMEOUT_S = 60  # longest wait for a submitted item's `after` event
+
+
 class IndexCorrupt(Exception):
     """The index file cannot be opened as a database; `intu-desktop reindex` rebuilds it."""
 
@@ -182,7 +185,8 @@ class Index:
             self._migrate(self._writer_conn)
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(f"{self.path}: {exc}") from exc
-        self._queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None]
+        self._queue: queue.SimpleQueue[
+            tuple[Callable[[sqlite3.Connection], Any], Future[Any], threading.Event | None] | None]
         self._queue = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -203,13 +207,19 @@ class Index:
                 conn.execute(f"PRAGMA user_version={target}")
 
     # -- writing ------------------------------------------------------------------
-    def submit(self, work: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Run `work(conn)` on the writer thread inside a transaction; the Future resolves after commit."""
+    def submit(self, work: Callable[[sqlite3.Connection], T], *,
+               after: threading.Event | None = None) -> Future[T]:
+        """Run `work(conn)` on the writer thread inside a transaction; the Future resolves after commit.
+
+        `after`: the transaction begins only once this is set (at most AFTER_TIMEOUT_S later),
+        so a caller can finish a step of its own while the writer takes the item, without
+        the database's write lock being held meanwhile (the receiver processes share it).
+        """
         future: Future[T] = Future()
         if self._closed:
             future.set_exception(RuntimeError("index is closed"))
             return future
-        self._queue.put((work, future))
+        self._queue.put((work, future, after))
         return future
 
     def write(self, work: Callable[[sqlite3.Connection], T], timeout: float | None = 60) -> T:
@@ -233,7 +243,10 @@ class Index:
                     stop = True
                     break
                 batch.append(nxt)
-            self._run_batch(conn, batch)
+            for _work, _future, after in batch:
+                if after is not None:
+                    after.wait(AFTER_TIMEOUT_S)  # outside the transaction: no lock held meanwhile
+            self._run_batch(conn, [(work, future) for work, future, _after in batch])
             if stop:
                 break
         conn.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -140,3 +141,25 @@ def test_concurrent_index_writes_all_commit_and_a_failing_one_sinks_no_other(tmp
         index.close()
     with pytest.raises(RuntimeError, match="closed"):
         index.write(lambda conn: None)
+
+
+def test_an_item_waiting_for_its_event_holds_no_write_lock(tmp_path: Path) -> None:
+    """The C-STORE handler submits its row before its folder sync ends; the database must
+    stay writable for the other receiver process meanwhile, and the row commit after."""
+    index = Index(tmp_path / "index.sqlite3")
+    index.write(lambda conn: conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
+    ready = threading.Event()
+    committed = index.submit(lambda conn: conn.execute("INSERT INTO t VALUES (1)"), after=ready)
+    other = sqlite3.connect(str(tmp_path / "index.sqlite3"), timeout=0, isolation_level=None)
+    try:
+        for n in range(2, 5):
+            other.execute("BEGIN IMMEDIATE")  # would raise "database is locked" at once
+            other.execute("INSERT INTO t VALUES (?)", (n,))
+            other.execute("COMMIT")
+        assert not committed.done()
+        ready.set()
+        committed.result(10)
+        assert index.query("SELECT count(*) FROM t")[0][0] == 4
+    finally:
+        other.close()
+        index.close()
