@@ -7,7 +7,6 @@ both run exactly this.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import shutil
 import sys
@@ -24,6 +23,7 @@ from intu_desktop.dicom.scp import ChannelListener, ListenerStartError
 from intu_desktop.dicom.storage import InstanceStore
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index
+from intu_desktop.log_file import BatchedRotatingFileHandler
 from intu_desktop.receive_priority import ReceivePriority
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def setup_logging(data_dir: Path, *, stdout: bool, level: int = logging.INFO) ->
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = BatchedRotatingFileHandler(
         logs / "intu-desktop.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
     file_handler.setFormatter(PhiSafeFormatter())
     file_handler._intu = True  # type: ignore[attr-defined]
