@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from intu_desktop import events
+from intu_desktop.batches import take_burst
 from intu_desktop.dicom.scp import (
     ChannelListener,
     ListenerStartError,
@@ -383,16 +384,7 @@ class _Outbox:
         while not stop and (message := self._queue.get()) is not None:
             # What else is queued goes in the same write: a stored object makes three
             # messages (its event, its hand-over, its log line), one wake-up of the parent.
-            batch = [message]
-            while len(batch) < BATCH_MAX:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
+            batch, stop = take_burst(self._queue, message, BATCH_MAX)
             if parent_gone:
                 continue  # nobody to tell; keep draining so producers never block
             try:

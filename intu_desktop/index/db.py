@@ -15,9 +15,12 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
+
+from intu_desktop.batches import take_burst
 
 log = logging.getLogger(__name__)
 
@@ -231,18 +234,8 @@ class Index:
             item = self._queue.get()
             if item is None:
                 break
-            batch = [item]
             # Take whatever else is already waiting: one transaction for the burst.
-            stop = False
-            while len(batch) < 500:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
+            batch, stop = take_burst(self._queue, item, 500)
             for _work, _future, after in batch:
                 if after is not None:
                     after.wait(AFTER_TIMEOUT_S)  # outside the transaction: no lock held meanwhile

@@ -1,9 +1,12 @@
-"""The receiver process's messages to its parent: queued messages share one write."""
+"""The receiver process's messages to its parent: queued messages share one write (and the
+burst-taking it shares with the index writer)."""
 
 from __future__ import annotations
 
+import queue
 import threading
 
+from intu_desktop.batches import take_burst
 from intu_desktop.dicom.receiver_process import _Outbox
 
 
@@ -35,3 +38,12 @@ def test_messages_queued_meanwhile_go_in_one_write_in_their_order() -> None:
         ("event", "first", {}),
         ("batch", [("event", "stored", {}), ("ingest", 7), ("log", {"msg": "stored"})]),
     ]
+
+
+def test_a_burst_stops_at_its_limit_and_at_the_stop_sentinel() -> None:
+    source: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    for n in (2, 3, 4, None, 5):
+        source.put(n)
+    assert take_burst(source, 1, 3) == ([1, 2, 3], False)
+    assert take_burst(source, 9, 10) == ([9, 4], True)  # the sentinel is not in the list
+    assert take_burst(source, 0, 10) == ([0, 5], False)  # empty: stops without waiting
