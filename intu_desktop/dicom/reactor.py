@@ -148,9 +148,7 @@ class ListenerDUL(DULServiceProvider):
         try:
             header = sock.recv(6)
         except (OSError, TimeoutError) as exc:
-            log.error("Connection closed before the entire PDU was received")
-            log.exception(exc)
-            self.event_queue.put("Evt17")
+            self._connection_lost(exc)
             return
         if len(header) != 6 or header[0] != 0x04:
             sock.unread(header)  # not P-DATA: pynetdicom reads it again and goes on as ever
@@ -160,9 +158,7 @@ class ListenerDUL(DULServiceProvider):
         try:
             body = sock.recv_reused(length)
         except (OSError, TimeoutError) as exc:
-            log.error("Connection closed before the entire PDU was received")
-            log.exception(exc)
-            self.event_queue.put("Evt17")
+            self._connection_lost(exc)
             return
         if len(body) != length:
             log.error(f"The received PDU is shorter than expected ({6 + len(body)} of {6 + length} bytes received)")
@@ -185,6 +181,12 @@ class ListenerDUL(DULServiceProvider):
             self.event_queue.put("Evt19")
             return
         self._recv_pdu.put(pdu)
+
+    def _connection_lost(self, exc: BaseException) -> None:
+        """pynetdicom's READ_PDU_EXC_A/D: the read failed, the transport is gone (Evt17)."""
+        log.error("Connection closed before the entire PDU was received")
+        log.exception(exc)
+        self.event_queue.put("Evt17")
 
     def _wait_for_data(self) -> None:
         """Sleep until the peer sends something, at most one timer tick."""

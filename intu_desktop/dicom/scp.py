@@ -28,7 +28,7 @@ from intu_desktop.dicom import names
 from intu_desktop.dicom.metadata import UnreadableDataset, build_body, read_header
 from intu_desktop.dicom.negotiation import AssociationPolicy, PolicyACSE
 from intu_desktop.dicom.storage import InstanceStore, StoreFull
-from intu_desktop.dicom.store_response import after_response
+from intu_desktop.dicom.store_response import after_response, run_left_behind
 from intu_desktop.dicom.tls import TlsSetupError, server_context
 from intu_desktop.dicom.transport import (
     ChunkFile,
@@ -123,9 +123,8 @@ def _status(code: int, comment: str = "") -> int | Dataset:
         return code  # pynetdicom takes a bare status without building a Dataset (issue 9)
     ds = Dataset()
     ds.Status = code
-    if comment:
-        # Error Comment (0000,0902) is LO: at most 64 characters, and never PHI.
-        ds.ErrorComment = comment[:64]
+    # Error Comment (0000,0902) is LO: at most 64 characters, and never PHI.
+    ds.ErrorComment = comment[:64]
     return ds
 
 
@@ -357,9 +356,7 @@ class ChannelListener:
         self._save(rec, events.ASSOCIATION_ACCEPTED)
 
     def _finish(self, assoc: Any, state: str, reason: str) -> None:
-        run_left_behind = getattr(getattr(assoc, "dimse", None), "run_after_response", None)
-        if run_left_behind is not None:
-            run_left_behind()  # bookkeeping of an object whose response never went out
+        run_left_behind(assoc)  # bookkeeping of an object whose response never went out
         rec = getattr(assoc, "_intu_record", None)
         self._discard_chunks(assoc)
         if rec is None or rec.ended_at is not None:
@@ -438,9 +435,7 @@ class ChannelListener:
         started = time.monotonic()
         self.priority.note_receive()
         assoc = event.assoc
-        run_left_behind = getattr(assoc.dimse, "run_after_response", None)
-        if run_left_behind is not None:
-            run_left_behind()  # a previous request's bookkeeping whose response was never sent
+        run_left_behind(assoc)  # a previous request's bookkeeping whose response was never sent
         req = event.request
         chunk = getattr(req, "_dataset_file", None)
         try:

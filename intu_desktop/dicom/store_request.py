@@ -34,6 +34,7 @@ from typing import Any
 from pynetdicom import evt
 from pynetdicom.dimse_primitives import C_STORE
 
+from intu_desktop.dicom.store_response import _ITEM_HEAD, _NO_DATA_SET, _PDU_HEAD, encode_p_data
 from intu_desktop.dicom.transport import FileMeta, _chunk_file_factory, write_file_meta
 
 log = logging.getLogger(__name__)
@@ -42,14 +43,11 @@ log = logging.getLogger(__name__)
 # with any bound, every PDU takes pynetdicom's path.
 _OBSERVED = (evt.EVT_DATA_RECV, evt.EVT_PDU_RECV, evt.EVT_FSM_TRANSITION, evt.EVT_DIMSE_RECV)
 _C_STORE_RQ = 0x0001
-_NO_DATA_SET = 0x0101
 _US = {0x0100: "CommandField", 0x0110: "MessageID", 0x0700: "Priority",
        0x0800: "CommandDataSetType", 0x1031: "MoveOriginatorMessageID"}
 _UI = {0x0002: "AffectedSOPClassUID", 0x1000: "AffectedSOPInstanceUID"}
 _GROUP_LENGTH = 0x0000
-_ITEM_HEAD = struct.Struct(">LB")  # PDV item length, presentation context ID (PS3.8 9.3.5.1)
 _ELEMENT_HEAD = struct.Struct("<HHL")  # command sets are implicit VR little endian (PS3.7 6.3.1)
-_PDU_HEAD = struct.Struct(">BBL")
 
 
 def parse_store_command(command: bytes | bytearray | memoryview) -> dict[str, Any] | None:
@@ -101,11 +99,6 @@ def _primitive(values: dict[str, Any], context_id: int) -> C_STORE | None:
     req.DataSet = BytesIO()
     req._context_id = context_id
     return req
-
-
-def _pdu(items: list[tuple[int, bytes]]) -> bytes:
-    body = b"".join(_ITEM_HEAD.pack(len(value) + 1, cx) + value for cx, value in items)
-    return _PDU_HEAD.pack(0x04, 0, len(body)) + body
 
 
 class StoreRequestReceiver:
@@ -164,7 +157,7 @@ class StoreRequestReceiver:
                 continue
             if not self._begin(cx):
                 rest = [(c, bytes(body[s:e])) for c, s, e in items[n + 1:]]
-                handed = _pdu([(cx, b"\x03" + bytes(self._command)), *rest])
+                handed = encode_p_data([(cx, b"\x03" + bytes(self._command)), *rest])
                 self._reset()
                 return handed
         return None

@@ -24,7 +24,8 @@ from pynetdicom.pdu_primitives import P_DATA
 
 _C_STORE_RSP = 0x8001
 _NO_DATA_SET = 0x0101
-_P_DATA_HEAD = struct.Struct(">BBLLB")  # PDU type, reserved, PDU length, PDV item length, context ID
+_PDU_HEAD = struct.Struct(">BBL")  # PDU type, reserved, PDU length (PS3.8 9.3.1)
+_ITEM_HEAD = struct.Struct(">LB")  # PDV item length, presentation context ID (PS3.8 9.3.5.1)
 
 
 def _element(element: int, value: bytes) -> bytes:
@@ -63,6 +64,12 @@ def encode_store_response(rsp: C_STORE) -> bytes | None:
     return _element(0x0000, struct.pack("<L", len(body))) + body
 
 
+def encode_p_data(items: list[tuple[int, bytes]]) -> bytes:
+    """A P-DATA-TF PDU of (presentation context ID, PDV value) items, as pynetdicom encodes it."""
+    body = b"".join(_ITEM_HEAD.pack(len(value) + 1, cx) + value for cx, value in items)
+    return _PDU_HEAD.pack(0x04, 0, len(body)) + body
+
+
 def after_response(assoc: Any, work: Callable[[], None]) -> None:
     """Run `work` once the C-STORE response being prepared is sent (issue 9): a stored
     object's bookkeeping (events, the log line, the pipeline hand-over) then overlaps the
@@ -74,6 +81,13 @@ def after_response(assoc: Any, work: Callable[[], None]) -> None:
         dimse.pending_after_response.append(work)
     else:
         work()
+
+
+def run_left_behind(assoc: Any) -> None:
+    """Run what `after_response` queued for a response that was never sent."""
+    dimse = getattr(assoc, "dimse", None)
+    if isinstance(dimse, ListenerDIMSE):
+        dimse.run_after_response()
 
 
 class ListenerDIMSE(DIMSEServiceProvider):
@@ -107,7 +121,7 @@ class ListenerDIMSE(DIMSEServiceProvider):
                 if self._may_send_directly():
                     # What the state machine's DT-1 sends for this P-DATA primitive (Sta6 stays
                     # Sta6), without the queue, the wake-up and the PDU objects (issue 9).
-                    self.dul.socket.send(_P_DATA_HEAD.pack(0x04, 0, len(value) + 5, len(value) + 1, context_id) + value)
+                    self.dul.socket.send(encode_p_data([(context_id, value)]))
                     return
                 pdata = P_DATA()
                 pdata.presentation_data_value_list.append((context_id, value))

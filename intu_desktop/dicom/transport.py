@@ -159,12 +159,16 @@ def _chunk_file_factory(*_args: Any, **_kwargs: Any) -> ChunkFile:
     # pynetdicom decodes P-DATA in the association's DUL thread, whose `assoc` leads to
     # the server that owns the private temp folder.
     assoc = getattr(threading.current_thread(), "assoc", None)
-    server = getattr(assoc, "_server", None)
     spare = getattr(assoc, "_intu_next_chunk", None)
     if spare is not None:
         assoc._intu_next_chunk = None
         return spare
-    return ChunkFile(getattr(server, "chunk_dir", None), assoc)
+    return _new_chunk(assoc)
+
+
+def _new_chunk(assoc: Any) -> ChunkFile:
+    """A temporary file in the private temp folder of the server `assoc` came to, owned by it."""
+    return ChunkFile(getattr(getattr(assoc, "_server", None), "chunk_dir", None), assoc)
 
 
 def prepare_next_chunk(assoc: Any) -> None:
@@ -173,8 +177,7 @@ def prepare_next_chunk(assoc: Any) -> None:
     (a tenth of a millisecond, several under load: issue 9). Unused, it is discarded with
     the association's other files when the association ends."""
     if getattr(assoc, "_intu_next_chunk", None) is None and getattr(assoc, "is_established", False):
-        server = getattr(assoc, "_server", None)
-        assoc._intu_next_chunk = ChunkFile(getattr(server, "chunk_dir", None), assoc)
+        assoc._intu_next_chunk = _new_chunk(assoc)
 
 
 class FileMeta:
