@@ -451,6 +451,12 @@ class ChannelListener:
 
         def bookkeeping() -> None:
             try:
+                # While the modality reads its next object (issue 9). Made during the commit
+                # wait instead, its Python time held back the index writer's.
+                prepare_next_chunk(assoc)
+            except OSError as exc:  # the next request makes its own file, and says why if it cannot
+                log.debug("cannot prepare the next temporary file: %s", exc)
+            try:
                 self._after_store(assoc, req, outcome, chunk, elapsed_ms)
             except Exception:
                 log.exception("C-STORE bookkeeping failed")
@@ -533,10 +539,6 @@ class ChannelListener:
             folder_failure.append(exc)
         finally:
             folder_synced.set()
-        try:
-            prepare_next_chunk(assoc)  # while the commit runs (issue 9)
-        except OSError as exc:  # the next request makes its own file, and says why if it cannot
-            log.debug("cannot prepare the next temporary file: %s", exc)
         try:
             recorded = committed.result(60)
         except Exception as exc:

@@ -172,10 +172,11 @@ def _new_chunk(assoc: Any) -> ChunkFile:
 
 
 def prepare_next_chunk(assoc: Any) -> None:
-    """Make the association's next temporary file now. The C-STORE handler calls this while
-    it waits for its index commit, so the next request does not wait for the file's creation
-    (a tenth of a millisecond, several under load: issue 9). Unused, it is discarded with
-    the association's other files when the association ends."""
+    """Make the association's next temporary file now. The C-STORE handler calls this once
+    its response is sent, while the modality reads its next object, so the next request does
+    not wait for the file's creation (a tenth of a millisecond, more on a busy file system:
+    issue 9). Unused, it is discarded with the association's other files when the
+    association ends."""
     if getattr(assoc, "_intu_next_chunk", None) is None and getattr(assoc, "is_established", False):
         assoc._intu_next_chunk = _new_chunk(assoc)
 

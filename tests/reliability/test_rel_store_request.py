@@ -232,7 +232,8 @@ def test_the_next_objects_file_is_made_ahead_and_goes_with_its_association(recei
     with _associated(rx.port) as sock:
         sock.sendall(pdu(0x04, _pdv(3, _command(), command=True, last=True) + _pdv(3, _dataset(), command=False, last=True)))
         assert read_pdu(sock)[0] == 0x04
-        # Answered: the next object's file is already there, empty.
+        # Answered: the next object's file is made (after the response), empty.
+        assert wait_for(lambda: len(list(tmp.iterdir())) == 1, timeout=10)
         [spare] = list(tmp.iterdir())
         assert spare.name.startswith("rx-") and spare.stat().st_size == 0
         second = SOP + ".2"
@@ -263,12 +264,14 @@ def test_a_folder_that_cannot_reach_the_disk_leaves_no_row_and_no_file(receiver,
 
 
 def test_bookkeeping_runs_after_the_response_is_on_its_way(receiver, monkeypatch) -> None:
-    """Events, the log line and the pipeline hand-over overlap the modality's next object."""
+    """Events, the log line, the pipeline hand-over and the next object's temporary file
+    overlap the modality's next object."""
+    from intu_desktop.dicom import scp
     from intu_desktop.dicom.scp import ChannelListener
     from intu_desktop.dicom.transport import ListenerSocket
 
     order: list[str] = []
-    send, after_store = ListenerSocket.send, ChannelListener._after_store
+    send, after_store, prepare = ListenerSocket.send, ChannelListener._after_store, scp.prepare_next_chunk
 
     def sending(self: ListenerSocket, data: bytes) -> None:
         if data[:1] == b"\x04":
@@ -281,7 +284,8 @@ def test_bookkeeping_runs_after_the_response_is_on_its_way(receiver, monkeypatch
 
     monkeypatch.setattr(ListenerSocket, "send", sending)
     monkeypatch.setattr(ChannelListener, "_after_store", bookkeeping)
+    monkeypatch.setattr(scp, "prepare_next_chunk", lambda assoc: (order.append("next file"), prepare(assoc))[1])
     rx = receiver()
     assert storescu(rx.port, [sample("CT_small.dcm")]).returncode == 0
-    assert order == ["response", "bookkeeping"]
+    assert order == ["response", "next file", "bookkeeping"]
     assert rx.count() == 1

@@ -92,6 +92,42 @@ def test_begin_sync_fsyncs_the_file_off_the_calling_thread(tmp_path: Path, monke
     assert InstanceStore(tmp_path / "nosync", fsync=False).begin_sync(_tmp_file(store)) is None
 
 
+def test_begin_sync_returns_with_the_fsync_under_way(tmp_path: Path, monkeypatch) -> None:
+    """The caller parses the header next, holding the interpreter lock: an fsync that had not
+    reached the kernel by then would start only when `place` waits for it (issue 9)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def fsync(fd: int) -> None:
+        entered.set()
+        release.wait(10)
+
+    store = InstanceStore(tmp_path)
+    store.begin_sync(_tmp_file(store)).result(10)  # the pool's thread exists and waits for work
+    monkeypatch.setattr(storage.os, "fsync", fsync)
+    future = store.begin_sync(_tmp_file(store))
+    try:
+        # Checked at once, without giving up the interpreter lock in between.
+        assert entered.is_set(), "begin_sync returned before its fsync began"
+        assert not future.done()
+    finally:
+        release.set()
+    future.result(10)
+
+
+def test_begin_sync_does_not_wait_for_a_busy_pool(tmp_path: Path, monkeypatch) -> None:
+    """Other associations' fsyncs hold every thread: the caller goes on and `place` waits."""
+    release = threading.Event()
+    monkeypatch.setattr(storage.os, "fsync", lambda fd: release.wait(30))
+    store = InstanceStore(tmp_path)
+    try:
+        futures = [store.begin_sync(_tmp_file(store)) for _ in range(8)]  # the pool has 4 threads
+        assert not any(f.done() for f in futures)
+    finally:
+        release.set()
+    for future in futures:
+        future.result(10)
+
+
 def test_a_large_object_is_handed_to_writeback_while_it_arrives(tmp_path: Path, monkeypatch) -> None:
     ranges: list[tuple[int, int]] = []
     monkeypatch.setattr(transport, "start_writeback", lambda fd, offset, length: ranges.append((offset, length)))
