@@ -190,8 +190,8 @@ class ListenerDUL(DULServiceProvider):
 
     def _wait_for_data(self) -> None:
         """Sleep until the peer sends something, at most one timer tick."""
-        if self.to_provider_queue.qsize():
-            return
+        if self.to_provider_queue.qsize() or getattr(self.socket, "buffered", 0):
+            return  # work queued, or bytes the socket read ahead (ListenerSocket._fill)
         sock = getattr(self.socket, "socket", None)
         pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
         if pending is not None and pending():

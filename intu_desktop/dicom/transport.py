@@ -46,6 +46,10 @@ _PDU_SLACK = 64 * 1024  # A-ASSOCIATE-RQ with many contexts may exceed a tiny ad
 # A received object's bytes go to the disk in steps of this size while the rest arrives.
 WRITEBACK_STEP = 256 * 1024
 WRITE_BUFFER = 64 * 1024
+# What one read from the peer may take beyond the bytes asked for (ListenerSocket._fill),
+# and the least room it keeps for that before moving unread bytes to the buffer's front.
+READ_AHEAD = 256 * 1024
+_READ_AHEAD_MIN = 64 * 1024
 
 
 def tune_socket(sock: socket.socket, enabled: bool) -> None:
@@ -264,7 +268,13 @@ class ListenerSocket(AssociationSocket):
     max_pdu_read: int = 1 << 20
     tcp_tuning: bool = True
     _pushback: bytearray | None = None
-    _reused: bytearray | None = None
+    # Bytes read from the socket and not yet handed out: _rbuf[_rstart:_rend]. One recv()
+    # takes whatever has arrived, up to READ_AHEAD beyond the bytes asked for, so a PDU's
+    # header and body (often the next header too) come in one system call instead of a
+    # select, a poll, a recv and a setsockopt for each (issue 9).
+    _rbuf: bytearray | None = None
+    _rstart = 0
+    _rend = 0
 
     def recv(self, nr_bytes: int) -> bytearray:
         pushed = self._pushback
@@ -272,20 +282,31 @@ class ListenerSocket(AssociationSocket):
             self._pushback = None
             return pushed
         self._check_length(nr_bytes)
-        buf = bytearray(nr_bytes)
-        got = self._fill(buf, nr_bytes)
-        return buf if got == nr_bytes else buf[:got]
+        got = self._fill(nr_bytes)
+        start = self._rstart
+        self._rstart = start + got
+        return self._rbuf[start:start + got] if got else bytearray()  # type: ignore[index]
 
     def recv_reused(self, nr_bytes: int) -> memoryview:
-        """Like recv(), into a buffer kept for the next call (store_request.py: a P-DATA
-        body is written to disk and forgotten, so a fresh 128 KB object per PDU is waste).
-        The view is valid until the next call."""
+        """Like recv(), without a copy (store_request.py: a P-DATA body is written to disk
+        and forgotten, so a fresh 128 KB object per PDU is waste). The view is valid until
+        the next call."""
         self._check_length(nr_bytes)
-        buf = self._reused
-        if buf is None or len(buf) < nr_bytes:
-            buf = self._reused = bytearray(nr_bytes)
-        got = self._fill(buf, nr_bytes)
-        return memoryview(buf)[:got]
+        got = self._fill(nr_bytes)
+        start = self._rstart
+        self._rstart = start + got
+        return memoryview(self._rbuf)[start:start + got] if got else memoryview(b"")  # type: ignore[arg-type]
+
+    @property
+    def buffered(self) -> int:
+        """Bytes already read that the next recv() hands out without the socket."""
+        return self._rend - self._rstart + (len(self._pushback) if self._pushback is not None else 0)
+
+    @property
+    def ready(self) -> bool:
+        if self.socket is None or self._is_connected is False:
+            return False  # closed here: what was read ahead goes with the connection
+        return self.buffered > 0 or bool(super().ready)
 
     def unread(self, header: bytearray) -> None:
         """Give back a PDU header: the next recv() returns it (pynetdicom reads it again)."""
@@ -312,18 +333,34 @@ class ListenerSocket(AssociationSocket):
             pass
         raise OSError(reason)
 
-    def _fill(self, buf: bytearray, nr_bytes: int) -> int:
-        """Read nr_bytes into the start of buf (fewer if the peer closes); returns the count."""
+    def _fill(self, nr_bytes: int) -> int:
+        """Have nr_bytes unread in _rbuf (fewer if the peer closes); returns how many."""
+        have = self._rend - self._rstart
+        if have >= nr_bytes:
+            return nr_bytes
+        buf = self._rbuf
+        if buf is None or len(buf) - self._rstart < nr_bytes + _READ_AHEAD_MIN:
+            # Too little room after the unread bytes: they move to the front of a buffer
+            # (a new one when it must grow: a view recv_reused handed out stays as it was).
+            if buf is None or len(buf) < nr_bytes + READ_AHEAD:
+                fresh = bytearray(nr_bytes + READ_AHEAD)
+                if have:
+                    fresh[:have] = buf[self._rstart:self._rend]  # type: ignore[index]
+                buf = self._rbuf = fresh
+            elif have:
+                buf[:have] = buf[self._rstart:self._rend]
+            self._rstart, self._rend = 0, have
         sock = self.socket
         assert sock is not None
         view = memoryview(buf)
-        got = 0
         try:
-            while got < nr_bytes:
-                n = sock.recv_into(view[got:], min(nr_bytes - got, 4 << 20))
+            while self._rend - self._rstart < nr_bytes:
+                end = self._rend
+                n = sock.recv_into(view[end:], len(buf) - end)
                 if not n:
                     break
-                got += n
+                self._rend = end + n
+                self._count(view[end:end + n])
                 if _HAS_QUICKACK and self.tcp_tuning:
                     # Linux clears quick-ack mode after each ACK; re-arm it so the sender's
                     # Nagle algorithm never waits on our delayed ACK.
@@ -333,12 +370,14 @@ class ListenerSocket(AssociationSocket):
                         pass
         finally:
             view.release()
+        return min(nr_bytes, self._rend - self._rstart)
+
+    def _count(self, received: memoryview) -> None:
         counter = getattr(self.assoc, "_intu_bytes", None)
         if counter is not None:
-            if counter[0] == 0 and got >= 2:
-                self._name_foreign_protocol(bytes(buf[:got]))
-            counter[0] += got
-        return got
+            if counter[0] == 0 and len(received) >= 2:
+                self._name_foreign_protocol(bytes(received[:8]))
+            counter[0] += len(received)
 
     def send(self, bytestream: bytes) -> None:
         super().send(bytestream)
