@@ -57,6 +57,7 @@ from receive_report import (
     evaluate_targets,
     main_receiver,
     markdown_report,
+    merge_repeats,
     targets_text,
     text_table,
 )
@@ -156,7 +157,7 @@ class Bench:
         # them cost ~0.5 ms per received file here (perf: recently_deleted in openat).
         self.finished: list[RunningReceiver] = []
 
-    def run(self, kind: ReceiverKind, dataset: str) -> Row:
+    def run(self, kind: ReceiverKind, dataset: str, turn: int = 0) -> Row:
         sets: list[list[str]] = (self.manifest["senders"] if dataset == "concurrent"
                                  else [[self.manifest["big"]]] if dataset == "big" else [self.manifest[dataset]])
         files = [f for s in sets for f in s]
@@ -166,7 +167,8 @@ class Bench:
             return row
         if self.args.settle:
             wait_for_quiet(self.args.settle)
-        receiver = RunningReceiver(kind, self.work / f"{kind.key}-{dataset}")
+        folder = f"{kind.key}-{dataset}" + (f"-{turn + 1}" if turn else "")  # a fresh store each turn
+        receiver = RunningReceiver(kind, self.work / folder)
         try:
             receiver.start()
         except ReceiverUnavailable as exc:
@@ -254,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sets", default=",".join(SETS), help="comma list of " + ", ".join(SETS))
     p.add_argument("--settle", type=float, metavar="LOAD",
                    help="before each run, wait (up to 5 min) until the 1-minute load average is below LOAD")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="send the small and large sets N times to every receiver, in turns, and report "
+                        "each receiver's median run (this machine's speed drifts from one run to the next)")
     p.add_argument("--py-spy", action="store_true", help="record a py-spy flame graph of each app run into --out")
     args = p.parse_args(argv)
     args.out = args.out.resolve()
@@ -282,10 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "(--settle LOAD waits for a quiet machine)", flush=True)
         try:
             for dataset in datasets:
-                for kind in kinds:
-                    if dataset == "concurrent" and kind.key not in CONCURRENT_RECEIVERS:
-                        continue
-                    rows.append(bench.run(kind, dataset))
+                # Repeats take turns (pair, ours, pair, ...), so a slow stretch of the machine
+                # falls on every receiver alike.
+                for turn in range(max(1, args.repeat) if dataset in ("small", "large") else 1):
+                    for kind in kinds:
+                        if dataset == "concurrent" and kind.key not in CONCURRENT_RECEIVERS:
+                            continue
+                        rows.append(bench.run(kind, dataset, turn))
         finally:
             bench.cleanup()
         load_after = os.getloadavg()
@@ -293,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if temp is not None:
             temp.cleanup()
 
+    rows = merge_repeats(rows)
     add_ratios(rows)
     receiver = main_receiver(rows)
     targets = evaluate_targets(rows, receiver)

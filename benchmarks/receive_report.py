@@ -46,6 +46,31 @@ DATASET_NAMES = {
 }
 
 
+def merge_repeats(rows: Sequence[Row]) -> list[Row]:
+    """One row per receiver and data set: a set sent several times (`--repeat`) is shown by
+    its median run, with every run's seconds in its check; its ui-stall lines are those of
+    all its runs, and it fails if any run failed."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.receiver, row.dataset), []).append(row)
+    merged: list[Row] = []
+    for runs in groups.values():
+        if len(runs) == 1:
+            merged.append(runs[0])
+            continue
+        timed = sorted((r for r in runs if r.seconds is not None), key=lambda r: r.seconds or 0.0)
+        row = timed[(len(timed) - 1) // 2] if timed else runs[0]  # the lower median of an even count
+        failed = [r for r in runs if not r.ok]
+        stalls = [r.ui_stalls for r in runs if r.ui_stalls is not None]
+        row.ui_stalls = sum(stalls) if stalls else None
+        row.ok = not failed
+        row.extra["runs_s"] = [r.seconds for r in runs]
+        seconds = ", ".join(_num(r.seconds, 2) for r in runs)
+        row.check = f"{(failed[0] if failed else row).check}; median of {len(runs)} runs: {seconds} s"
+        merged.append(row)
+    return merged
+
+
 def add_ratios(rows: Sequence[Row]) -> None:
     """Ratios to DCMTK from the same run, per data set; concurrent rows against one sender."""
     def seconds(receiver: str, dataset: str) -> float | None:
