@@ -75,9 +75,8 @@ class HeaderScanner:
         if head is None:
             with open(path, "rb") as fh:
                 head = fh.read(HEAD_BYTES)
-        buf = head
         try:
-            return self._scan_file(buf)
+            return self._scan_file(head)
         except (_Unsupported, IndexError, ValueError, UnicodeDecodeError, struct_error):
             return None
 

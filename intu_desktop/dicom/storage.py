@@ -112,13 +112,12 @@ def _fsync_dir(path: Path) -> None:
 
 def _fsync_file(path: Path, under_way: threading.Event | None = None) -> None:
     try:
-        with open(path, "rb+") as fh:
-            if under_way is not None:
-                under_way.set()
-            os.fsync(fh.fileno())
+        fh = open(path, "rb+")
     finally:
         if under_way is not None:
-            under_way.set()  # also when the open failed: the waiter learns why from the future
+            under_way.set()  # the fsync begins now (or the open failed: the future says why)
+    with fh:
+        os.fsync(fh.fileno())
 
 
 def _sha256(path: Path) -> str:
