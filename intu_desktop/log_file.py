@@ -23,6 +23,8 @@ import traceback
 from collections import deque
 from typing import Any
 
+from intu_desktop.thread_policy import make_background
+
 FLUSH_TIMEOUT_S = 10.0
 
 
@@ -63,6 +65,7 @@ class BatchedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         super().close()
 
     def _run(self) -> None:
+        make_background()
         while True:
             with self._state:
                 self._state.wait_for(lambda: self._pending or self._closing)

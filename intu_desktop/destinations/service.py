@@ -35,6 +35,7 @@ from intu_desktop.destinations.settings import SettingsError
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index
 from intu_desktop.receive_priority import NEVER, ReceivePriority
+from intu_desktop.thread_policy import make_background
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class DeliveryService:
 
     # -- workers ---------------------------------------------------------------------------
     def _work(self) -> None:
+        make_background()
         while True:
             with self._cond:
                 if self._stopping:

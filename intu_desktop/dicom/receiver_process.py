@@ -59,6 +59,7 @@ from intu_desktop.dicom.transport import ListenerServer, open_listening_socket
 from intu_desktop.events import EventBus
 from intu_desktop.index.db import Index
 from intu_desktop.receive_priority import NEVER, ReceivePriority
+from intu_desktop.thread_policy import make_background, normal_policy
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ class ProcessListener:
                   logging.getLogger().getEffectiveLevel(), sock, active, slot),
             name=f"receiver-{self.channel_id}-{slot + 1}", daemon=True,
         )
-        process.start()
+        with normal_policy():  # the caller may be a background thread (a restart, the window's control)
+            process.start()
         child_conn.close()  # the child holds its end: EOF here means the child is gone
         child = _Child(process, parent_conn)
         child.reader = threading.Thread(target=self._read, args=(child,),
@@ -256,6 +258,7 @@ class ProcessListener:
 
     # -- the children's messages (one reader thread each) ------------------------------
     def _read(self, child: _Child) -> None:
+        make_background()  # relays events to the window; the receiver process has the network
         while True:
             try:
                 message = child.conn.recv()
@@ -379,6 +382,7 @@ class _Outbox:
         self._thread.join(STOP_TIMEOUT_S)
 
     def _run(self) -> None:
+        make_background()
         parent_gone = False
         stop = False
         while not stop and (message := self._queue.get()) is not None:

@@ -43,6 +43,7 @@ from intu_desktop.index.associations import AssociationRecord, save_association
 from intu_desktop.index.db import Index
 from intu_desktop.index.instances import InstanceRecord, iso_time, record_instance
 from intu_desktop.receive_priority import NEVER, ReceivePriority
+from intu_desktop.thread_policy import normal_policy
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ class ChannelListener:
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                 name=f"listener-{self.channel_id}", daemon=True,
             )
-            self._thread.start()
+            with normal_policy():  # its association threads inherit it (thread_policy.py)
+                self._thread.start()
             self._set_state("listening", "")
             log.info("channel %s listening on port %d as %s%s%s", self.channel_id, self.port,
                      self.config.ae_title, " with TLS" if self.config.tls else "",

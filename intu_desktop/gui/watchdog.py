@@ -24,6 +24,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from intu_desktop.thread_policy import make_background
+
 log = logging.getLogger(__name__)
 
 BEAT_MS = 50
@@ -116,6 +118,7 @@ class UiWatchdog(QObject):
             self.strained.emit()
 
     def _watch(self) -> None:  # watchdog thread
+        make_background()
         stalled_since = 0.0
         stack = ""
         reported_ongoing = False

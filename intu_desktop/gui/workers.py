@@ -22,6 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from intu_desktop.thread_policy import make_background
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
@@ -33,11 +35,14 @@ class Workers(QObject):
 
     def __init__(self, parent: QObject | None = None, render_threads: int = 2) -> None:
         super().__init__(parent)
+        # Background threads (thread_policy.py): a few milliseconds more until a core is free
+        # do not show in what the user waits for; a study arriving meanwhile keeps its cores.
         self._pools = {
-            "db": ThreadPoolExecutor(1, thread_name_prefix="gui-db"),
-            "render": ThreadPoolExecutor(render_threads, thread_name_prefix="gui-render"),
-            "control": ThreadPoolExecutor(1, thread_name_prefix="gui-control"),
-            "task": ThreadPoolExecutor(2, thread_name_prefix="gui-task"),
+            "db": ThreadPoolExecutor(1, thread_name_prefix="gui-db", initializer=make_background),
+            "render": ThreadPoolExecutor(render_threads, thread_name_prefix="gui-render",
+                                         initializer=make_background),
+            "control": ThreadPoolExecutor(1, thread_name_prefix="gui-control", initializer=make_background),
+            "task": ThreadPoolExecutor(2, thread_name_prefix="gui-task", initializer=make_background),
         }
         self._closed = False
         self._finished.connect(self._deliver)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from intu_desktop.batches import take_burst
+from intu_desktop.thread_policy import normal_policy
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,8 @@ class Index:
         self._readers_lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._writer_loop, name="index-writer", daemon=True)
-        self._thread.start()
+        with normal_policy():  # the receiver processes wait for the database lock it may hold
+            self._thread.start()
 
     # -- schema -----------------------------------------------------------------
     @staticmethod

@@ -31,6 +31,7 @@ from intu_desktop.index.instances import (
 from intu_desktop.pipeline import fhir_check
 from intu_desktop.pipeline.message import body_from_file, build_context, build_message
 from intu_desktop.receive_priority import NEVER, ReceivePriority
+from intu_desktop.thread_policy import make_background
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class Pipeline:
             self._node = self._python = None
 
     def _warm_up(self) -> None:
+        make_background()
         """Load every channel's scripts in every worker and build the FHIR check, in the
         background at start: otherwise the first message of each worker pays for it (about
         0.7 s of CPU per Node worker with a TypeScript transformer) while a study arrives."""
@@ -188,6 +190,7 @@ class Pipeline:
         return False
 
     def _work(self) -> None:
+        make_background()
         while True:
             item = self._queue.get()
             try:

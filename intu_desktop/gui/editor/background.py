@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from intu_desktop.thread_policy import make_background
+
 log = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ class Background(QObject):
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix=name, initializer=make_background)
         self._finished.connect(self._deliver)
 
     def run(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from intu_desktop.pipeline.runtimes.result import CallResult
+from intu_desktop.thread_policy import make_background
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class WorkerProcess:
 
     # -- reader threads --------------------------------------------------------------------
     def _read_stdout(self, stream: IO[bytes]) -> None:
+        make_background()
         try:
             for raw in stream:
                 try:
@@ -172,6 +174,7 @@ class WorkerProcess:
             self._inbox.put(_EOF)
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
+        make_background()
         try:
             for raw in stream:
                 self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
