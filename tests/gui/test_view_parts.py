@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,25 @@ def test_a_late_heartbeat_says_the_gui_thread_is_strained(qtbot):
     watchdog._last_beat = time.monotonic() - 0.3  # the loop was blocked 300 ms
     watchdog._beat()
     assert strained == [True]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's per-thread schedstat")
+def test_a_stall_says_how_long_the_gui_thread_was_on_a_cpu(qtbot):
+    from intu_desktop.gui.watchdog import UiWatchdog
+
+    watchdog = UiWatchdog()
+    watchdog.start()
+    try:
+        qtbot.wait(300)  # beats and scheduler samples before the stall
+        end = time.monotonic() + 0.4
+        while time.monotonic() < end:  # the GUI thread busy, not answering its loop
+            pass
+        qtbot.waitUntil(lambda: bool(watchdog.reports), timeout=5000)
+    finally:
+        watchdog.stop()
+    report = watchdog.reports[0]
+    assert report.on_cpu_ms is not None and report.on_cpu_ms > 0
+    assert "on a CPU" in report.describe()
 
 
 def test_the_window_backs_off_its_live_views_when_its_watchdog_is_strained(qtbot, window):
