@@ -6,9 +6,10 @@ the window, the pipeline and delivery workers and the window's own workers wake 
 of times a second during a study, and the kernel gives a woken thread a core at once,
 taking it from one of those two. On Linux these threads run under SCHED_BATCH: the same
 share of the CPU over time, but no preemption when they wake; they run a few milliseconds
-later, when a core is free or at the next scheduler tick. Measured with the same studies
-sent to two instances of the window in turn (benchmarks/README.md): with it the large set
-was received faster in 40 of 64 rounds, by ~3 % in the median of the paired ratios.
+later, when a core is free or at the next scheduler tick. On the benchmark's machine the
+gain is below what its noise lets a measurement show (benchmarks/paired_receive.py: the
+final code won 28 of 56 paired rounds of the large set in the window); it is kept for what
+it costs nothing to rule out, a window busy with the user's work while a study arrives.
 
 Threads and processes inherit the policy of the thread that starts them. What a
 background thread starts for the receive path (a receiver process restarted by the
