@@ -217,7 +217,8 @@ class ProcessListener:
                   logging.getLogger().getEffectiveLevel(), sock, active, slot),
             name=f"receiver-{self.channel_id}-{slot + 1}", daemon=True,
         )
-        with normal_policy():  # the caller may be a background thread (a restart, the window's control)
+        # The caller may be a background thread (a restart, the window's control worker).
+        with normal_policy():
             process.start()
         child_conn.close()  # the child holds its end: EOF here means the child is gone
         child = _Child(process, parent_conn)

@@ -134,10 +134,10 @@ class Pipeline:
             self._node = self._python = None
 
     def _warm_up(self) -> None:
-        make_background()
         """Load every channel's scripts in every worker and build the FHIR check, in the
         background at start: otherwise the first message of each worker pays for it (about
         0.7 s of CPU per Node worker with a TypeScript transformer) while a study arrives."""
+        make_background()
         started = time.monotonic()
         scripts = [script for ch in getattr(self.project, "channels", []) if getattr(ch, "enabled", True)
                    for script in (getattr(ch, "validator", None), getattr(ch, "transformer", None))

@@ -24,7 +24,8 @@ class Background(QObject):
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix=name, initializer=make_background)
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            1, thread_name_prefix=name, initializer=make_background)
         self._finished.connect(self._deliver)
 
     def run(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
